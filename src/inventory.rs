@@ -1,0 +1,334 @@
+//! The resource inventory: what every loader produces, whatever the input format.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use crate::value::Value;
+
+/// A place in a source file. Lines and columns count from 1.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Span {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+}
+
+impl Span {
+    pub fn new(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
+        Span {
+            file: file.into(),
+            line,
+            column,
+        }
+    }
+
+    /// The 1-based line and column of a byte offset in `text`.
+    pub fn at_offset(file: impl Into<PathBuf>, text: &[u8], offset: usize) -> Self {
+        let (line, column) = line_col(text, offset);
+        Span::new(file, line, column)
+    }
+}
+
+pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
+    let offset = offset.min(text.len());
+    let before = &text[..offset];
+    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
+    let line_start = before
+        .iter()
+        .rposition(|&b| b == b'\n')
+        .map_or(0, |p| p + 1);
+    // Columns count characters, not bytes, as editors do.
+    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    (line, column)
+}
+
+impl fmt::Display for Span {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}:{}", self.file.display(), self.line, self.column)
+    }
+}
+
+/// What kind of input a source was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum SourceKind {
+    /// `terraform show -json` of a saved plan.
+    Plan,
+    /// `terraform show -json` of a state.
+    State,
+    /// A raw `terraform.tfstate` (version 4).
+    TfState,
+    /// The `terraform plan -json` line stream.
+    PlanStream,
+    /// A directory of Terraform configuration evaluated statically.
+    Hcl,
+}
+
+impl SourceKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SourceKind::Plan => "plan",
+            SourceKind::State => "state",
+            SourceKind::TfState => "tfstate",
+            SourceKind::PlanStream => "plan-stream",
+            SourceKind::Hcl => "hcl",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceInfo {
+    pub path: PathBuf,
+    pub kind: SourceKind,
+    pub format_version: Option<String>,
+    pub terraform_version: Option<String>,
+}
+
+/// The planned action for a resource. Sources without a plan (state, HCL) use `Exists`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Action {
+    Exists,
+    NoOp,
+    Create,
+    Read,
+    Update,
+    Replace,
+    Delete,
+    Forget,
+}
+
+impl Action {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Exists => "exists",
+            Action::NoOp => "no-op",
+            Action::Create => "create",
+            Action::Read => "read",
+            Action::Update => "update",
+            Action::Replace => "replace",
+            Action::Delete => "delete",
+            Action::Forget => "forget",
+        }
+    }
+
+    /// Whether the resource is part of the environment once the change is applied.
+    pub fn survives(self) -> bool {
+        !matches!(self, Action::Delete | Action::Forget)
+    }
+
+    /// Whether this resource changes when the plan is applied.
+    pub fn changes(self) -> bool {
+        !matches!(self, Action::Exists | Action::NoOp | Action::Read)
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Mode {
+    Managed,
+    Data,
+}
+
+/// An instance key from `count` (number) or `for_each` (string).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum InstanceKey {
+    Int(i64),
+    Str(String),
+}
+
+impl fmt::Display for InstanceKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            InstanceKey::Int(i) => write!(f, "[{i}]"),
+            InstanceKey::Str(s) => write!(f, "[{}]", quote(s)),
+        }
+    }
+}
+
+/// Quotes a for_each key the way Terraform writes it in addresses.
+pub fn quote(s: &str) -> String {
+    serde_json::to_string(s).unwrap_or_else(|_| format!("\"{s}\""))
+}
+
+/// One expression as written in the configuration.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ConfigExpr {
+    /// The value when the expression is a constant (Terraform's `constant_value`).
+    pub constant: Option<Value>,
+    /// Resources and values referred to, as absolute addresses where they could be resolved
+    /// (`google_service_account.cr["api"].email`, `module.svc["a"].google_x.y`, `var.x`).
+    pub references: Vec<String>,
+    /// Where the expression is written, when the source is HCL.
+    pub span: Option<Span>,
+}
+
+/// A block of configuration: which attributes were written and which nested blocks.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct ConfigBody {
+    pub attributes: BTreeMap<String, ConfigExpr>,
+    pub blocks: BTreeMap<String, Vec<ConfigBody>>,
+    /// Block types written with `dynamic`, whose content the configuration does not show.
+    pub dynamic_blocks: Vec<String>,
+    pub span: Option<Span>,
+}
+
+impl ConfigBody {
+    /// The expression at a dotted path through blocks (`template.service_account`), taking the
+    /// first block of each type.
+    pub fn expr(&self, dotted: &str) -> Option<&ConfigExpr> {
+        let mut parts: Vec<&str> = dotted.split('.').collect();
+        let last = parts.pop()?;
+        let mut body = self;
+        for p in parts {
+            body = body.blocks.get(p)?.first()?;
+        }
+        body.attributes.get(last)
+    }
+
+    /// Whether the configuration decides anything about `dotted`: false when a block on the
+    /// way is absent or written with `dynamic` (then the configuration does not show it).
+    pub fn shows(&self, dotted: &str) -> bool {
+        let mut parts: Vec<&str> = dotted.split('.').collect();
+        parts.pop();
+        let mut body = self;
+        for p in parts {
+            if body.dynamic_blocks.iter().any(|d| d == p) {
+                return false;
+            }
+            match body.blocks.get(p).and_then(|b| b.first()) {
+                Some(b) => body = b,
+                None => return false,
+            }
+        }
+        true
+    }
+
+    /// Every reference in this body and its blocks.
+    pub fn all_references(&self) -> impl Iterator<Item = &str> {
+        let mut out: Vec<&str> = Vec::new();
+        self.collect_references(&mut out);
+        out.into_iter()
+    }
+
+    fn collect_references<'a>(&'a self, out: &mut Vec<&'a str>) {
+        for e in self.attributes.values() {
+            out.extend(e.references.iter().map(String::as_str));
+        }
+        for blocks in self.blocks.values() {
+            for b in blocks {
+                b.collect_references(out);
+            }
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Resource {
+    /// Full address: `module.service["api"].google_cloud_run_v2_service.this[0]`.
+    pub address: String,
+    /// Module path (`module.service["api"]`), empty for the root module.
+    pub module: String,
+    pub mode: Mode,
+    pub rtype: String,
+    pub name: String,
+    pub index: Option<InstanceKey>,
+    /// The values the resource will have (or has, for state): unknown and sensitive marked.
+    /// `Null` for resource types the model does not read (their values are not parsed).
+    pub values: Value,
+    /// What the configuration wrote for this resource, when the source shows it.
+    pub config: Option<ConfigBody>,
+    pub action: Action,
+    /// Where the resource is declared (HCL) or appears (plan/state file).
+    pub span: Option<Span>,
+}
+
+impl Resource {
+    /// The address without the instance key (`google_x.y` for `google_x.y["a"]`).
+    pub fn base_address(&self) -> String {
+        if self.module.is_empty() {
+            format!("{}.{}", self.prefix(), self.name)
+        } else {
+            format!("{}.{}.{}", self.module, self.prefix(), self.name)
+        }
+    }
+
+    fn prefix(&self) -> String {
+        match self.mode {
+            Mode::Managed => self.rtype.clone(),
+            Mode::Data => format!("data.{}", self.rtype),
+        }
+    }
+
+    /// Where a finding about `attribute` (dotted path) should point: the attribute's own
+    /// expression when the source is HCL, else the resource.
+    pub fn span_of(&self, attribute: &str) -> Option<Span> {
+        self.config
+            .as_ref()
+            .and_then(|c| c.expr(attribute))
+            .and_then(|e| e.span.clone())
+            .or_else(|| self.span.clone())
+    }
+}
+
+/// A note a loader leaves for the report: something it could not read or had to assume.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct LoadNote {
+    pub span: Option<Span>,
+    pub message: String,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Inventory {
+    pub sources: Vec<SourceInfo>,
+    /// Sorted by address; only resources that exist after the change (deleted ones removed).
+    pub resources: Vec<Resource>,
+    /// Addresses the plan deletes: not part of the environment afterwards.
+    pub removed: Vec<String>,
+    pub notes: Vec<LoadNote>,
+}
+
+impl Inventory {
+    pub fn finish(&mut self) {
+        self.resources.sort_by(|a, b| a.address.cmp(&b.address));
+        self.resources.dedup_by(|a, b| a.address == b.address);
+        self.notes.sort();
+        self.notes.dedup();
+        self.removed.sort();
+        self.removed.dedup();
+    }
+
+    pub fn of_type<'a>(&'a self, rtype: &'a str) -> impl Iterator<Item = &'a Resource> + 'a {
+        self.resources
+            .iter()
+            .filter(move |r| r.rtype == rtype && r.mode == Mode::Managed)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        let text = b"ab\ncd\nef";
+        assert_eq!(line_col(text, 0), (1, 1));
+        assert_eq!(line_col(text, 4), (2, 2));
+        assert_eq!(line_col(text, 6), (3, 1));
+    }
+
+    #[test]
+    fn config_shows_paths_through_written_blocks_only() {
+        let mut template = ConfigBody::default();
+        template
+            .attributes
+            .insert("service_account".into(), ConfigExpr::default());
+        template.dynamic_blocks.push("vpc_access".into());
+        let mut body = ConfigBody::default();
+        body.blocks.insert("template".into(), vec![template]);
+        assert!(body.shows("template.service_account"));
+        assert!(body.expr("template.service_account").is_some());
+        assert!(body.shows("template.timeout"));
+        assert!(!body.shows("template.vpc_access.connector"));
+        assert!(!body.shows("scaling.min_instance_count"));
+    }
+}

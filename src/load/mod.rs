@@ -1,0 +1,343 @@
+//! Loaders: one module per input format, all producing the same [`Inventory`].
+
+pub mod config;
+pub mod plan;
+pub mod tfstate;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, InputError, Result};
+use crate::inventory::{Inventory, Resource, SourceKind, Span, line_col};
+
+/// Resource types whose values the model reads. Values of other types are not parsed at all,
+/// which keeps large plans cheap; those resources still appear in the inventory and graph.
+pub const MODEL_TYPES: &[&str] = &[
+    "google_cloud_run_service",
+    "google_cloud_run_v2_service",
+    "google_cloud_run_v2_job",
+    "google_cloud_run_service_iam_member",
+    "google_cloud_run_service_iam_binding",
+    "google_cloud_run_service_iam_policy",
+    "google_cloud_run_v2_service_iam_member",
+    "google_cloud_run_v2_service_iam_binding",
+    "google_cloud_run_v2_service_iam_policy",
+    "google_cloud_run_v2_job_iam_member",
+    "google_cloud_run_v2_job_iam_binding",
+    "google_cloud_run_domain_mapping",
+    "google_service_account",
+    "google_project_iam_member",
+    "google_project_iam_binding",
+    "google_secret_manager_secret",
+    "google_secret_manager_secret_iam_member",
+    "google_secret_manager_secret_iam_binding",
+    "google_vpc_access_connector",
+    "google_sql_database_instance",
+    "google_compute_region_network_endpoint_group",
+    "google_compute_backend_service",
+    "google_compute_url_map",
+    "google_compute_target_https_proxy",
+    "google_compute_managed_ssl_certificate",
+    "google_compute_global_forwarding_rule",
+];
+
+pub fn model_reads(rtype: &str) -> bool {
+    MODEL_TYPES.contains(&rtype)
+}
+
+/// Options that apply to loading sources (HCL variable files and the like).
+#[derive(Clone, Debug, Default)]
+pub struct LoadOptions {
+    pub var_files: Vec<PathBuf>,
+}
+
+/// Loads one source (a file or a directory), detecting its format.
+pub fn load_source(path: &Path, _opts: &LoadOptions) -> Result<Inventory> {
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    if meta.is_dir() {
+        return Err(InputError::new(
+            path,
+            "is a directory: reading Terraform configuration directories is not supported by this build",
+        )
+        .help("pass `terraform show -json` output of a plan or state")
+        .into());
+    }
+    let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    load_bytes(path, &text)
+}
+
+/// Detects the format of `text` (read from `path`) and loads it.
+pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
+    if text.starts_with(b"PK\x03\x04") {
+        return Err(InputError::new(
+            path,
+            "is a binary plan file (`terraform plan -out`): tfparity reads its JSON form",
+        )
+        .help(format!(
+            "run `terraform show -json {} > plan.json` in the configuration's directory and pass plan.json",
+            path.display()
+        ))
+        .into());
+    }
+    let body = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    let offset = text.len() - body.len();
+    let first = body.iter().position(|b| !b.is_ascii_whitespace());
+    let Some(first) = first else {
+        return Err(InputError::new(path, "is empty: expected Terraform JSON (`terraform show -json` output)").into());
+    };
+    if body[first] != b'{' {
+        let (line, col) = line_col(text, offset + first);
+        return Err(InputError::new(
+            path,
+            "is not JSON: expected `terraform show -json` output (a plan or state), or a raw .tfstate",
+        )
+        .at(line, col)
+        .into());
+    }
+    let envelope: plan::Envelope<'_> = match serde_json::from_slice(body) {
+        Ok(e) => e,
+        Err(e) if e.is_data() || e.is_syntax() || e.is_eof() => {
+            if looks_like_stream(body) {
+                return Err(InputError::new(
+                    path,
+                    "is a `terraform plan -json` line stream: it lists planned actions, not attribute values",
+                )
+                .help("pass `terraform show -json PLANFILE` output for the environment")
+                .into());
+            }
+            let what = if e.is_eof() {
+                "ends early (truncated JSON?)".to_string()
+            } else {
+                format!("is not valid Terraform JSON: {}", strip_position(&e))
+            };
+            let mut err = InputError::new(path, what);
+            if e.line() > 0 {
+                err = err.at(e.line(), e.column());
+            }
+            return Err(err.into());
+        }
+        Err(e) => return Err(InputError::new(path, e.to_string()).into()),
+    };
+    if envelope.format_version.is_none() && envelope.plan_format_version.is_some() {
+        return Err(InputError::new(
+            path,
+            "is a Terraform Cloud/HCP redacted plan (`plan_format_version`), not `terraform show -json` output",
+        )
+        .help("download the JSON plan with `terraform show -json PLANFILE` (or the API's json-output endpoint)")
+        .into());
+    }
+    if envelope.format_version.is_some() {
+        let is_plan = envelope.resource_changes.is_some()
+            || envelope.planned_values.is_some()
+            || envelope.configuration.is_some();
+        return if is_plan {
+            plan::load_plan(path, text, &envelope)
+        } else {
+            plan::load_state(path, text, &envelope)
+        };
+    }
+    if envelope.version.is_some() && (envelope.lineage.is_some() || envelope.resources.is_some()) {
+        return tfstate::load_tfstate(path, text, &envelope);
+    }
+    Err(InputError::new(
+        path,
+        "is JSON but not a Terraform plan or state: expected `format_version` with `planned_values`/`resource_changes` (show -json of a plan), `values` (show -json of a state) or `version: 4` (a .tfstate)",
+    )
+    .into())
+}
+
+fn looks_like_stream(body: &[u8]) -> bool {
+    let first_line = body.split(|&b| b == b'\n').next().unwrap_or_default();
+    match serde_json::from_slice::<serde_json::Value>(first_line) {
+        Ok(v) => v.get("@level").is_some() || v.get("type").and_then(|t| t.as_str()) == Some("version"),
+        Err(_) => false,
+    }
+}
+
+/// serde_json appends " at line X column Y" to its messages; we print the place ourselves.
+fn strip_position(e: &serde_json::Error) -> String {
+    let s = e.to_string();
+    match s.rfind(" at line ") {
+        Some(i) => s[..i].to_string(),
+        None => s,
+    }
+}
+
+/// An error inside a raw sub-slice of the file, placed at its absolute line and column.
+pub(crate) fn json_error(
+    path: &Path,
+    text: &[u8],
+    slice: &str,
+    e: &serde_json::Error,
+    what: &str,
+) -> InputError {
+    let base = offset_in(text, slice);
+    let (bl, bc) = line_col(text, base);
+    let (line, col) = if e.line() <= 1 {
+        (bl, bc + e.column().saturating_sub(1))
+    } else {
+        (bl + e.line() - 1, e.column())
+    };
+    InputError::new(
+        path,
+        format!("{what} is not in the expected form: {}", strip_position(e)),
+    )
+    .at(line, col)
+}
+
+/// The byte offset of `slice` within `text` (it must borrow from it).
+fn offset_in(text: &[u8], slice: &str) -> usize {
+    let start = text.as_ptr() as usize;
+    let p = slice.as_ptr() as usize;
+    if p >= start && p <= start + text.len() {
+        p - start
+    } else {
+        0
+    }
+}
+
+/// Turns raw sub-slices of one file into spans, moving forward through the file so that
+/// placing every resource of a large plan stays linear.
+pub(crate) struct Locator<'t> {
+    text: &'t [u8],
+    offset: usize,
+    line: usize,
+    line_start: usize,
+}
+
+impl<'t> Locator<'t> {
+    pub fn new(text: &'t [u8]) -> Self {
+        Locator {
+            text,
+            offset: 0,
+            line: 1,
+            line_start: 0,
+        }
+    }
+
+    /// The span of `slice`. Columns are byte columns: Terraform writes plans on one line, and
+    /// counting characters along a 200 MB line would be quadratic.
+    pub fn span(&mut self, path: &Path, slice: &str) -> Span {
+        let target = offset_in(self.text, slice);
+        if target < self.offset {
+            self.offset = 0;
+            self.line = 1;
+            self.line_start = 0;
+        }
+        let seg = &self.text[self.offset..target];
+        let mut newlines = 0;
+        let mut last = None;
+        for (i, &b) in seg.iter().enumerate() {
+            if b == b'\n' {
+                newlines += 1;
+                last = Some(i);
+            }
+        }
+        if let Some(i) = last {
+            self.line_start = self.offset + i + 1;
+        }
+        self.line += newlines;
+        self.offset = target;
+        Span::new(path, self.line, target - self.line_start + 1)
+    }
+}
+
+/// Loads every source of one environment and merges them into one inventory.
+pub fn load_environment(sources: &[PathBuf], opts: &LoadOptions) -> Result<Inventory> {
+    let mut parts = Vec::new();
+    for s in sources {
+        parts.push(load_source(s, opts)?);
+    }
+    Ok(merge(parts))
+}
+
+/// Merges inventories of one environment. For a resource in several sources, values and
+/// configuration come from the richest source (a plan, then state, then HCL, then a plan
+/// stream) and the planned action from a plan or plan stream.
+pub fn merge(parts: Vec<Inventory>) -> Inventory {
+    if parts.len() == 1 {
+        return parts.into_iter().next().expect("one part");
+    }
+    let rank = |k: SourceKind| match k {
+        SourceKind::Plan => 0,
+        SourceKind::State | SourceKind::TfState => 1,
+        SourceKind::Hcl => 2,
+        SourceKind::PlanStream => 3,
+    };
+    let mut out = Inventory::default();
+    let mut by_addr: BTreeMap<String, (usize, Resource)> = BTreeMap::new();
+    let mut parts = parts;
+    parts.sort_by_key(|p| p.sources.first().map_or(9, |s| rank(s.kind)));
+    for part in parts {
+        let kind = part.sources.first().map(|s| s.kind);
+        let r = kind.map_or(9, rank);
+        let plans_actions = matches!(kind, Some(SourceKind::Plan | SourceKind::PlanStream));
+        out.sources.extend(part.sources);
+        out.notes.extend(part.notes);
+        out.removed.extend(part.removed);
+        for res in part.resources {
+            match by_addr.get_mut(&res.address) {
+                Some((have_rank, have)) => {
+                    if plans_actions && *have_rank > 0 {
+                        have.action = res.action;
+                    }
+                    if have.config.is_none() {
+                        have.config = res.config;
+                    }
+                }
+                None => {
+                    by_addr.insert(res.address.clone(), (r, res));
+                }
+            }
+        }
+    }
+    let removed: std::collections::BTreeSet<String> = out.removed.iter().cloned().collect();
+    out.resources = by_addr
+        .into_values()
+        .map(|(_, r)| r)
+        .filter(|r| !removed.contains(&r.address))
+        .collect();
+    out.finish();
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(text: &str) -> String {
+        load_bytes(Path::new("x.json"), text.as_bytes())
+            .unwrap_err()
+            .to_string()
+    }
+
+    #[test]
+    fn rejects_what_it_cannot_read_with_a_reason() {
+        assert!(err("").contains("is empty"));
+        assert!(err("hello").contains("is not JSON"));
+        assert!(err("{\"format_version\": \"1.2\", ").contains("ends early"));
+        assert!(err("{\"format_version\": \"2.0\", \"planned_values\": {}}").contains("2.0 is not supported"));
+        assert!(err("{\"plan_format_version\": \"1.1\", \"resource_changes\": []}").contains("redacted plan"));
+        assert!(err("{\"foo\": 1}").contains("not a Terraform plan or state"));
+        assert!(err("{\"version\": 3, \"lineage\": \"x\"}").contains("version 3 is not supported"));
+        assert!(err("{\"@level\":\"info\",\"type\":\"version\"}\n{\"type\":\"change_summary\"}\n").contains("line stream"));
+    }
+
+    #[test]
+    fn wrong_types_in_known_fields_are_placed() {
+        let text = "{\n\"format_version\": \"1.2\",\n\"resource_changes\": [{\"address\": 5}]\n}";
+        let e = err(text);
+        assert!(e.starts_with("x.json:3:"), "{e}");
+    }
+
+    #[test]
+    fn locator_moves_forward() {
+        let text = "ab\ncd\nef";
+        let mut loc = Locator::new(text.as_bytes());
+        let s = &text[4..5];
+        assert_eq!(loc.span(Path::new("f"), s).line, 2);
+        let s = &text[7..8];
+        let sp = loc.span(Path::new("f"), s);
+        assert_eq!((sp.line, sp.column), (3, 2));
+    }
+}

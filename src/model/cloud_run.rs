@@ -1,0 +1,466 @@
+//! What Cloud Run v1 services, v2 services and v2 jobs share: reading env vars, limits,
+//! the runtime service account, VPC access and Cloud SQL, and the effective exposure.
+
+use std::collections::BTreeMap;
+
+use super::quantity::{DEFAULT_CPU_MILLIS, DEFAULT_MEMORY_BYTES, parse_cpu, parse_memory};
+use super::secrets::{looks_like_secret, secret_id};
+use super::{
+    Container, Domain, DomainVia, EnvValue, EnvVar, Exposure, Field, Ingress, Invoker, Read,
+    RuntimeSa, Scope, Setting,
+};
+use crate::graph::ResourceGraph;
+use crate::inventory::Resource;
+use crate::value::{Lookup, Step, Value};
+
+/// Where each part of a Cloud Run resource lives, per kind.
+pub struct Paths {
+    pub service_account: &'static str,
+    pub containers: &'static str,
+    /// v1 keeps secret refs in `value_from.secret_key_ref{name,key}`, v2 in
+    /// `value_source.secret_key_ref{secret,version}`.
+    pub v1_env: bool,
+}
+
+pub const V1: Paths = Paths {
+    service_account: "template.spec.service_account_name",
+    containers: "template.spec.containers",
+    v1_env: true,
+};
+
+pub const V2_SERVICE: Paths = Paths {
+    service_account: "template.service_account",
+    containers: "template.containers",
+    v1_env: false,
+};
+
+pub const V2_JOB: Paths = Paths {
+    service_account: "template.template.service_account",
+    containers: "template.template.containers",
+    v1_env: false,
+};
+
+pub fn paths_for(rtype: &str) -> &'static Paths {
+    match rtype {
+        "google_cloud_run_service" => &V1,
+        "google_cloud_run_v2_job" => &V2_JOB,
+        _ => &V2_SERVICE,
+    }
+}
+
+fn string(read: Read<'_>) -> Option<&str> {
+    match read {
+        Read::Set(Value::String(s)) => Some(s),
+        _ => None,
+    }
+}
+
+/// A setting read from a string attribute, parsed; `default` when not written.
+pub fn parsed_field<T>(
+    scope: &Scope<'_>,
+    path: &str,
+    parse: impl Fn(&str) -> Option<T>,
+    default: T,
+) -> Field<T> {
+    let span = scope.span(path);
+    match scope.read(path) {
+        Read::Set(Value::String(s)) => match parse(s) {
+            Some(v) => Field::set(v, path, span),
+            None => Field::unknown(path, span),
+        },
+        Read::Set(Value::Number(n)) => match parse(&n.to_string()) {
+            Some(v) => Field::set(v, path, span),
+            None => Field::unknown(path, span),
+        },
+        Read::NotWritten => Field::default(default, path, span),
+        _ => Field::unknown(path, span),
+    }
+}
+
+pub fn number_field(scope: &Scope<'_>, path: &str, default: u64) -> Field<u64> {
+    parsed_field(
+        scope,
+        path,
+        |s| s.parse::<f64>().ok().filter(|v| *v >= 0.0).map(|v| v as u64),
+        default,
+    )
+}
+
+/// The runtime service account: written email, default when not written, or (when the email
+/// is unknown) the `google_service_account` the configuration refers to.
+pub fn runtime_sa(graph: &ResourceGraph<'_>, scope: &Scope<'_>, path: &str) -> Field<RuntimeSa> {
+    let span = scope.span(path);
+    match scope.read(path) {
+        Read::Set(Value::String(email)) => Field::set(classify_email(graph, email), path, span),
+        Read::Set(_) | Read::NotWritten => {
+            Field::default(RuntimeSa::DefaultCompute { email: None }, path, span)
+        }
+        Read::Unknown | Read::Sensitive => {
+            for reference in scope.references(path) {
+                if reference.contains("data.google_compute_default_service_account") {
+                    return Field::set(RuntimeSa::DefaultCompute { email: None }, path, span);
+                }
+                if reference.contains("data.google_app_engine_default_service_account") {
+                    return Field::set(RuntimeSa::DefaultAppEngine { email: None }, path, span);
+                }
+                let targets = graph.resolve_reference(scope.resource, reference);
+                if let Some(&t) = targets
+                    .iter()
+                    .find(|&&t| graph.resource(t).rtype == "google_service_account")
+                {
+                    return Field::set(
+                        RuntimeSa::Dedicated {
+                            email: None,
+                            account: Some(graph.resource(t).address.clone()),
+                        },
+                        path,
+                        span,
+                    );
+                }
+                if let Some((base, _)) = crate::graph::reference_target(reference)
+                    && base.ends_with_type("google_service_account")
+                {
+                    return Field::set(
+                        RuntimeSa::Dedicated {
+                            email: None,
+                            account: Some(base),
+                        },
+                        path,
+                        span,
+                    );
+                }
+            }
+            Field::unknown(path, span)
+        }
+    }
+}
+
+trait EndsWithType {
+    fn ends_with_type(&self, rtype: &str) -> bool;
+}
+
+impl EndsWithType for String {
+    /// Whether a base address (`module.x.google_service_account.cr`) is of resource type `rtype`.
+    fn ends_with_type(&self, rtype: &str) -> bool {
+        let mut parts = self.rsplitn(3, '.');
+        let _name = parts.next();
+        parts.next() == Some(rtype)
+    }
+}
+
+pub fn classify_email(graph: &ResourceGraph<'_>, email: &str) -> RuntimeSa {
+    let e = email.trim().to_ascii_lowercase();
+    if let Some(local) = e.strip_suffix("-compute@developer.gserviceaccount.com")
+        && !local.is_empty()
+        && local.chars().all(|c| c.is_ascii_digit())
+    {
+        return RuntimeSa::DefaultCompute {
+            email: Some(email.to_string()),
+        };
+    }
+    if e.ends_with("@appspot.gserviceaccount.com") {
+        return RuntimeSa::DefaultAppEngine {
+            email: Some(email.to_string()),
+        };
+    }
+    RuntimeSa::Dedicated {
+        email: Some(email.to_string()),
+        account: graph
+            .sa_by_email(&e)
+            .map(|i| graph.resource(i).address.clone()),
+    }
+}
+
+/// The containers of a Cloud Run resource.
+pub fn containers(scope: &Scope<'_>, paths: &Paths) -> Vec<Container> {
+    scope
+        .blocks(paths.containers)
+        .iter()
+        .map(|c| container(c, paths))
+        .collect()
+}
+
+fn container(c: &Scope<'_>, paths: &Paths) -> Container {
+    let name = string(c.read("name")).map(str::to_string);
+    let image = match c.read("image") {
+        Read::Set(Value::String(s)) => Field::set(s.clone(), "image", c.span("image")),
+        _ => Field::unknown("image", c.span("image")),
+    };
+    Container {
+        name,
+        image,
+        env: env_vars(c, paths),
+        cpu: limit(c, "cpu", parse_cpu, DEFAULT_CPU_MILLIS),
+        memory: limit(c, "memory", parse_memory, DEFAULT_MEMORY_BYTES),
+    }
+}
+
+fn limit(c: &Scope<'_>, key: &str, parse: fn(&str) -> Option<u64>, default: u64) -> Field<u64> {
+    let attribute = format!("resources.limits.{key}");
+    let span = c.span("resources.limits");
+    match c.read("resources.limits") {
+        Read::Set(Value::Map(m)) => match m.get(key) {
+            Some(Value::String(s)) => match parse(s) {
+                Some(v) => Field::set(v, attribute, span),
+                None => Field::unknown(attribute, span),
+            },
+            None | Some(Value::Null) => Field::default(default, attribute, span),
+            Some(_) => Field::unknown(attribute, span),
+        },
+        Read::Set(_) | Read::NotWritten => Field::default(default, attribute, span),
+        Read::Unknown | Read::Sensitive => Field::unknown(attribute, span),
+    }
+}
+
+fn env_vars(c: &Scope<'_>, paths: &Paths) -> Field<BTreeMap<String, EnvVar>> {
+    let span = c.span("env");
+    let items = match c.read("env") {
+        Read::Set(Value::List(items)) => items,
+        Read::NotWritten | Read::Set(_) => {
+            return Field::default(BTreeMap::new(), "env", span);
+        }
+        Read::Unknown | Read::Sensitive => return Field::unknown("env", span),
+    };
+    let mut out = BTreeMap::new();
+    for item in items {
+        let key = match item.get("name") {
+            Some(Value::String(k)) => k.clone(),
+            _ => return Field::unknown("env", span),
+        };
+        let value = env_value(item, &key, paths.v1_env);
+        out.insert(
+            key,
+            EnvVar {
+                value,
+                span: span.clone(),
+            },
+        );
+    }
+    Field::set(out, "env", span)
+}
+
+fn env_value(item: &Value, key: &str, v1: bool) -> EnvValue {
+    let (source_key, secret_key, version_key) = if v1 {
+        ("value_from", "name", "key")
+    } else {
+        ("value_source", "secret", "version")
+    };
+    match item.lookup(&[Step::Key(source_key)]) {
+        Lookup::Set(Value::List(l)) if !l.is_empty() => {
+            match item.lookup(&[Step::Key(source_key), Step::Key("secret_key_ref")]) {
+                Lookup::Set(Value::List(r)) if !r.is_empty() => {
+                    let reference = &r[0];
+                    EnvValue::Secret {
+                        secret: reference
+                            .get(secret_key)
+                            .and_then(Value::as_str)
+                            .map(secret_id),
+                        version: reference
+                            .get(version_key)
+                            .and_then(Value::as_str)
+                            .map(str::to_string),
+                    }
+                }
+                Lookup::Unknown => EnvValue::Unknown,
+                _ => literal(item, key),
+            }
+        }
+        Lookup::Unknown => EnvValue::Unknown,
+        _ => literal(item, key),
+    }
+}
+
+fn literal(item: &Value, key: &str) -> EnvValue {
+    let looks = match item.get("value") {
+        Some(Value::String(s)) => looks_like_secret(key, s),
+        Some(Value::Sensitive) => true,
+        _ => false,
+    };
+    EnvValue::Literal {
+        looks_like_secret: looks,
+    }
+}
+
+/// Strings at `steps` under a scope's values, for the annotation maps of v1 resources (keys
+/// hold dots, so they cannot be written as a dotted path).
+pub fn annotation<'a>(scope: &Scope<'a>, block: &str, key: &str) -> Read<'a> {
+    let mut steps: Vec<Step<'_>> = block.split('.').map(Step::Key).collect();
+    steps.push(Step::Key("annotations"));
+    let annotations_path = format!("{block}.annotations");
+    match scope.values.lookup(&steps) {
+        Lookup::Set(Value::Map(m)) => match m.get(key) {
+            Some(v @ Value::String(s)) if !s.is_empty() => Read::Set(v),
+            Some(Value::Unknown) => Read::Unknown,
+            Some(Value::Sensitive) => Read::Sensitive,
+            _ => Read::NotWritten,
+        },
+        Lookup::Unknown => scope.read(&annotations_path),
+        Lookup::Sensitive => Read::Sensitive,
+        _ => Read::NotWritten,
+    }
+}
+
+/// The exposure that ingress, invoker IAM and load balancers give together.
+pub fn exposure(
+    ingress: &Field<Ingress>,
+    invokers: &Field<Vec<Invoker>>,
+    domains: &Field<Vec<Domain>>,
+    behind_load_balancer: bool,
+) -> Field<Exposure> {
+    let attribute = ingress.attribute.clone();
+    let span = ingress.span.clone();
+    let Some(&ingress_value) = ingress.known() else {
+        return Field::unknown(attribute, span);
+    };
+    let public_invoker = match invokers.known() {
+        Some(list) => list.iter().any(|i| is_public_member(&i.member)),
+        None => return Field::unknown("invoker IAM", span),
+    };
+    let via_lb = behind_load_balancer
+        || domains
+            .known()
+            .is_some_and(|d| d.iter().any(|d| d.via == DomainVia::LoadBalancer));
+    let value = match ingress_value {
+        Ingress::Internal => Exposure::Internal,
+        Ingress::InternalAndCloudLoadBalancing if via_lb => Exposure::LoadBalancer,
+        Ingress::InternalAndCloudLoadBalancing => Exposure::Internal,
+        Ingress::All if public_invoker => Exposure::Public,
+        Ingress::All => Exposure::Authenticated,
+    };
+    Field {
+        setting: match ingress.setting {
+            Setting::Default(_) if !public_invoker => Setting::Default(value),
+            _ => Setting::Set(value),
+        },
+        attribute,
+        span,
+    }
+}
+
+pub fn is_public_member(member: &str) -> bool {
+    matches!(member, "allUsers" | "allAuthenticatedUsers")
+}
+
+// ---- Values the graph links on (known values only; references are handled separately). ----
+
+fn run_scope(r: &Resource) -> Scope<'_> {
+    Scope::of(r)
+}
+
+/// Service account emails a Cloud Run resource names.
+pub fn service_account_values(r: &Resource) -> Vec<String> {
+    let s = run_scope(r);
+    string(s.read(paths_for(&r.rtype).service_account))
+        .map(|e| vec![e.to_string()])
+        .unwrap_or_default()
+}
+
+/// Secret ids a Cloud Run resource's env vars refer to.
+pub fn secret_values(r: &Resource) -> Vec<String> {
+    let s = run_scope(r);
+    let paths = paths_for(&r.rtype);
+    let mut out = Vec::new();
+    for c in containers(&s, paths) {
+        if let Some(env) = c.env.known() {
+            for var in env.values() {
+                if let EnvValue::Secret {
+                    secret: Some(id), ..
+                } = &var.value
+                {
+                    out.push(id.clone());
+                }
+            }
+        }
+    }
+    for vol in s.blocks(&volumes_path(&r.rtype)) {
+        if let Read::Set(Value::String(id)) = vol.read("secret.secret") {
+            out.push(secret_id(id));
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+fn volumes_path(rtype: &str) -> String {
+    match rtype {
+        "google_cloud_run_v2_job" => "template.template.volumes".into(),
+        "google_cloud_run_service" => "template.spec.volumes".into(),
+        _ => "template.volumes".into(),
+    }
+}
+
+/// The VPC connector a Cloud Run resource names.
+pub fn connector_values(r: &Resource) -> Vec<String> {
+    let s = run_scope(r);
+    let read = match r.rtype.as_str() {
+        "google_cloud_run_service" => {
+            annotation(&s, "template.metadata", "run.googleapis.com/vpc-access-connector")
+        }
+        "google_cloud_run_v2_job" => s.read("template.template.vpc_access.connector"),
+        _ => s.read("template.vpc_access.connector"),
+    };
+    string(read).map(|c| vec![c.to_string()]).unwrap_or_default()
+}
+
+/// Cloud SQL connection names a Cloud Run resource attaches.
+pub fn cloud_sql_values(r: &Resource) -> Vec<String> {
+    let s = run_scope(r);
+    match cloud_sql(&s, &r.rtype).known() {
+        Some(list) => list.clone(),
+        None => Vec::new(),
+    }
+}
+
+/// Cloud SQL instances attached: v2 volumes, or the v1 annotation.
+pub fn cloud_sql(scope: &Scope<'_>, rtype: &str) -> Field<Vec<String>> {
+    if rtype == "google_cloud_run_service" {
+        let attr = "template.metadata.annotations[\"run.googleapis.com/cloudsql-instances\"]";
+        let span = scope.span("template.metadata.annotations");
+        return match annotation(scope, "template.metadata", "run.googleapis.com/cloudsql-instances") {
+            Read::Set(Value::String(s)) => {
+                let mut list: Vec<String> = s
+                    .split(',')
+                    .map(str::trim)
+                    .filter(|x| !x.is_empty())
+                    .map(str::to_string)
+                    .collect();
+                list.sort();
+                Field::set(list, attr, span)
+            }
+            Read::NotWritten | Read::Set(_) => Field::default(Vec::new(), attr, span),
+            _ => Field::unknown(attr, span),
+        };
+    }
+    let vpath = volumes_path(rtype);
+    let attr = format!("{vpath}.cloud_sql_instance.instances");
+    let span = scope.span(&vpath);
+    match scope.read(&vpath) {
+        Read::Set(Value::List(_)) => {}
+        Read::NotWritten | Read::Set(_) => return Field::default(Vec::new(), attr, span),
+        _ => return Field::unknown(attr, span),
+    }
+    let mut list = Vec::new();
+    for vol in scope.blocks(&vpath) {
+        match vol.read("cloud_sql_instance.instances") {
+            Read::Set(Value::List(items)) => {
+                for it in items {
+                    match it {
+                        Value::String(s) => list.push(s.clone()),
+                        _ => return Field::unknown(attr, span),
+                    }
+                }
+            }
+            Read::NotWritten | Read::Set(_) => {}
+            _ => return Field::unknown(attr, span),
+        }
+    }
+    list.sort();
+    list.dedup();
+    Field::set(list, attr, span)
+}
+
+/// Domains reach a service through domain mappings or a load balancer.
+pub fn domain_field(graph: &ResourceGraph<'_>, i: usize) -> (Field<Vec<Domain>>, bool) {
+    super::domains::domains_of(graph, i)
+}

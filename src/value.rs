@@ -1,0 +1,368 @@
+//! The value type every loader produces: JSON-like, plus two marks Terraform has and JSON lacks.
+//!
+//! `Unknown` is a value (known only after apply, or not resolvable statically), never an absence:
+//! loaders must not turn it into `Null` or `""`. `Sensitive` replaces a value marked sensitive in
+//! the source; the literal is dropped at load time so no later stage can print it.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+#[derive(Clone, Debug, PartialEq, Default)]
+pub enum Value {
+    #[default]
+    Null,
+    Bool(bool),
+    Number(f64),
+    String(String),
+    List(Vec<Value>),
+    Map(BTreeMap<String, Value>),
+    /// Known only after apply, or not resolvable without running Terraform.
+    Unknown,
+    /// Marked sensitive by the source; the content was dropped when loading.
+    Sensitive,
+}
+
+/// One step of a path into a value: an attribute name or a list index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Step<'a> {
+    Key(&'a str),
+    Index(usize),
+}
+
+impl<'a> From<&'a str> for Step<'a> {
+    fn from(s: &'a str) -> Self {
+        Step::Key(s)
+    }
+}
+
+impl From<usize> for Step<'_> {
+    fn from(i: usize) -> Self {
+        Step::Index(i)
+    }
+}
+
+/// How an attribute stands once read: set to a value, not set (so the API default applies),
+/// unknown, or withheld as sensitive.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Lookup<'a> {
+    Set(&'a Value),
+    Unset,
+    Unknown,
+    Sensitive,
+}
+
+impl Value {
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        match self {
+            Value::Map(m) => m.get(key),
+            _ => None,
+        }
+    }
+
+    pub fn index(&self, i: usize) -> Option<&Value> {
+        match self {
+            Value::List(l) => l.get(i),
+            _ => None,
+        }
+    }
+
+    /// Follows a path of keys and indices. SDK blocks are lists of objects (`template[0]`), so
+    /// a `Key` step applied to a one-element list looks inside its first element: that lets
+    /// the model read `template.service_account` whether a block is a list or a single object.
+    pub fn lookup<'s, 'p>(&'s self, path: &[Step<'p>]) -> Lookup<'s> {
+        let mut cur = self;
+        for step in path {
+            cur = match (cur, step) {
+                (Value::Unknown, _) => return Lookup::Unknown,
+                (Value::Sensitive, _) => return Lookup::Sensitive,
+                (Value::Map(m), Step::Key(k)) => match m.get(*k) {
+                    Some(v) => v,
+                    None => return Lookup::Unset,
+                },
+                (Value::List(l), Step::Key(_)) => match l.first() {
+                    Some(Value::Map(m)) => match m.get(step_key(step)) {
+                        Some(v) => v,
+                        None => return Lookup::Unset,
+                    },
+                    Some(Value::Unknown) => return Lookup::Unknown,
+                    _ => return Lookup::Unset,
+                },
+                (Value::List(l), Step::Index(i)) => match l.get(*i) {
+                    Some(v) => v,
+                    None => return Lookup::Unset,
+                },
+                _ => return Lookup::Unset,
+            };
+        }
+        match cur {
+            Value::Null => Lookup::Unset,
+            Value::Unknown => Lookup::Unknown,
+            Value::Sensitive => Lookup::Sensitive,
+            v => Lookup::Set(v),
+        }
+    }
+
+    /// Shorthand for a `/`-free dotted path of keys (`"template.service_account"`).
+    pub fn at(&self, dotted: &str) -> Lookup<'_> {
+        let steps: Vec<Step<'_>> = dotted.split('.').map(Step::Key).collect();
+        self.lookup(&steps)
+    }
+
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Number(n) => Some(*n),
+            Value::String(s) => s.trim().parse().ok(),
+            _ => None,
+        }
+    }
+
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Value::Bool(b) => Some(*b),
+            Value::String(s) if s == "true" => Some(true),
+            Value::String(s) if s == "false" => Some(false),
+            _ => None,
+        }
+    }
+
+    pub fn as_list(&self) -> &[Value] {
+        match self {
+            Value::List(l) => l,
+            _ => &[],
+        }
+    }
+
+    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+        match self {
+            Value::Map(m) => Some(m),
+            _ => None,
+        }
+    }
+
+    pub fn is_unknown(&self) -> bool {
+        matches!(self, Value::Unknown)
+    }
+
+    /// True when the value or anything inside it is unknown.
+    pub fn contains_unknown(&self) -> bool {
+        match self {
+            Value::Unknown => true,
+            Value::List(l) => l.iter().any(Value::contains_unknown),
+            Value::Map(m) => m.values().any(Value::contains_unknown),
+            _ => false,
+        }
+    }
+
+    /// True when the value or anything inside it was withheld as sensitive.
+    pub fn contains_sensitive(&self) -> bool {
+        match self {
+            Value::Sensitive => true,
+            Value::List(l) => l.iter().any(Value::contains_sensitive),
+            Value::Map(m) => m.values().any(Value::contains_sensitive),
+            _ => false,
+        }
+    }
+
+    pub fn type_name(&self) -> &'static str {
+        match self {
+            Value::Null => "null",
+            Value::Bool(_) => "bool",
+            Value::Number(_) => "number",
+            Value::String(_) => "string",
+            Value::List(_) => "list",
+            Value::Map(_) => "object",
+            Value::Unknown => "unknown",
+            Value::Sensitive => "sensitive",
+        }
+    }
+
+    /// Converts parsed JSON into a Value, applying unknown and sensitive marks that have the
+    /// same shape as the value (Terraform's `after_unknown` / `after_sensitive`).
+    pub fn from_json_marked(
+        v: &serde_json::Value,
+        unknown: Option<&serde_json::Value>,
+        sensitive: Option<&serde_json::Value>,
+    ) -> Value {
+        if is_true(sensitive) {
+            return Value::Sensitive;
+        }
+        if is_true(unknown) {
+            return Value::Unknown;
+        }
+        match v {
+            serde_json::Value::Null => Value::Null,
+            serde_json::Value::Bool(b) => Value::Bool(*b),
+            serde_json::Value::Number(n) => Value::Number(n.as_f64().unwrap_or(0.0)),
+            serde_json::Value::String(s) => Value::String(s.clone()),
+            serde_json::Value::Array(items) => Value::List(
+                items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, item)| {
+                        Value::from_json_marked(
+                            item,
+                            unknown.and_then(|u| u.get(i)),
+                            sensitive.and_then(|s| s.get(i)),
+                        )
+                    })
+                    .collect(),
+            ),
+            serde_json::Value::Object(obj) => {
+                let mut map: BTreeMap<String, Value> = obj
+                    .iter()
+                    .map(|(k, item)| {
+                        (
+                            k.clone(),
+                            Value::from_json_marked(
+                                item,
+                                unknown.and_then(|u| u.get(k)),
+                                sensitive.and_then(|s| s.get(k)),
+                            ),
+                        )
+                    })
+                    .collect();
+                // Unknown attributes are omitted from `after` and only named in `after_unknown`.
+                if let Some(serde_json::Value::Object(u)) = unknown {
+                    for (k, mark) in u {
+                        if !map.contains_key(k) {
+                            let filled = unknown_only(mark);
+                            if let Some(filled) = filled {
+                                map.insert(k.clone(), filled);
+                            }
+                        }
+                    }
+                }
+                Value::Map(map)
+            }
+        }
+    }
+
+    pub fn from_json(v: &serde_json::Value) -> Value {
+        Value::from_json_marked(v, None, None)
+    }
+
+    /// A JSON rendering for internal use (tests, debugging). Unknown and sensitive render as
+    /// strings that cannot be mistaken for data.
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Number(n) => serde_json::Number::from_f64(*n)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::String(s) => serde_json::Value::String(s.clone()),
+            Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect(),
+            ),
+            Value::Unknown => serde_json::Value::String("(known after apply)".into()),
+            Value::Sensitive => serde_json::Value::String("(sensitive)".into()),
+        }
+    }
+}
+
+fn step_key<'a>(step: &Step<'a>) -> &'a str {
+    match step {
+        Step::Key(k) => k,
+        Step::Index(_) => "",
+    }
+}
+
+fn is_true(mark: Option<&serde_json::Value>) -> bool {
+    matches!(mark, Some(serde_json::Value::Bool(true)))
+}
+
+/// Builds the value of an attribute that exists only in the unknown marks: `true` is a wholly
+/// unknown value; an object or list of marks is a partly unknown one.
+fn unknown_only(mark: &serde_json::Value) -> Option<Value> {
+    match mark {
+        serde_json::Value::Bool(true) => Some(Value::Unknown),
+        serde_json::Value::Object(m) => {
+            let inner: BTreeMap<String, Value> = m
+                .iter()
+                .filter_map(|(k, v)| unknown_only(v).map(|v| (k.clone(), v)))
+                .collect();
+            Some(Value::Map(inner))
+        }
+        serde_json::Value::Array(items) => Some(Value::List(
+            items
+                .iter()
+                .map(|v| unknown_only(v).unwrap_or(Value::Null))
+                .collect(),
+        )),
+        _ => None,
+    }
+}
+
+impl fmt::Display for Value {
+    /// Display for values that are safe to show (the model decides what is shown). Sensitive
+    /// content never reaches here: it was dropped at load.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => write!(f, "null"),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Number(n) => write!(f, "{n}"),
+            Value::String(s) => write!(f, "{s}"),
+            Value::Unknown => write!(f, "(known after apply)"),
+            Value::Sensitive => write!(f, "(sensitive)"),
+            other => write!(f, "{}", other.to_json()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn omitted_unknown_attributes_become_unknown_values() {
+        let after = json!({"name": "api", "template": [{"containers": [{"image": "x"}]}]});
+        let unknown = json!({"uri": true, "template": [{"service_account": true}]});
+        let v = Value::from_json_marked(&after, Some(&unknown), None);
+        assert_eq!(v.at("uri"), Lookup::Unknown);
+        assert_eq!(v.at("template.service_account"), Lookup::Unknown);
+        assert_eq!(
+            v.at("name"),
+            Lookup::Set(&Value::String("api".into())),
+            "known attributes stay"
+        );
+        assert_eq!(v.at("ingress"), Lookup::Unset);
+    }
+
+    #[test]
+    fn sensitive_leaves_are_dropped() {
+        let after = json!({"secret_data": "hunter2", "list": ["a", "b"]});
+        let sens = json!({"secret_data": true, "list": [false, true]});
+        let v = Value::from_json_marked(&after, None, Some(&sens));
+        assert_eq!(v.get("secret_data"), Some(&Value::Sensitive));
+        assert_eq!(v.get("list").unwrap().index(1), Some(&Value::Sensitive));
+        assert!(!format!("{v:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_list_slots_are_aligned() {
+        let after = json!({"args": ["a", null]});
+        let unknown = json!({"args": [false, true]});
+        let v = Value::from_json_marked(&after, Some(&unknown), None);
+        assert_eq!(v.get("args").unwrap().index(1), Some(&Value::Unknown));
+        assert_eq!(
+            v.get("args").unwrap().index(0),
+            Some(&Value::String("a".into()))
+        );
+    }
+
+    #[test]
+    fn lookup_through_blocks_and_null() {
+        let v = Value::from_json(&json!({"template": [{"scaling": [], "sa": null}]}));
+        assert_eq!(v.at("template.scaling.min_instance_count"), Lookup::Unset);
+        assert_eq!(v.at("template.sa"), Lookup::Unset);
+    }
+}
