@@ -96,7 +96,8 @@ pub fn last_segment(s: &str) -> &str {
 
 impl<'i> ResourceGraph<'i> {
     pub fn build(inventory: &'i Inventory) -> Self {
-        let mut graph = DiGraph::with_capacity(inventory.resources.len(), inventory.resources.len());
+        let mut graph =
+            DiGraph::with_capacity(inventory.resources.len(), inventory.resources.len());
         let nodes: Vec<NodeIndex> = (0..inventory.resources.len())
             .map(|i| graph.add_node(i))
             .collect();
@@ -154,7 +155,10 @@ impl<'i> ResourceGraph<'i> {
                 }
                 "google_vpc_access_connector" => {
                     if let Some(n) = &name {
-                        self.connector_by_name.entry(last_segment(n).to_string()).or_default().push(i);
+                        self.connector_by_name
+                            .entry(last_segment(n).to_string())
+                            .or_default()
+                            .push(i);
                     }
                 }
                 "google_sql_database_instance" => {
@@ -169,7 +173,10 @@ impl<'i> ResourceGraph<'i> {
                 }
                 t if is_run_type(t) => {
                     if let Some(n) = &name {
-                        self.service_by_name.entry(last_segment(n).to_string()).or_default().push(i);
+                        self.service_by_name
+                            .entry(last_segment(n).to_string())
+                            .or_default()
+                            .push(i);
                     }
                 }
                 "google_compute_region_network_endpoint_group" => {
@@ -275,12 +282,22 @@ impl<'i> ResourceGraph<'i> {
                         }
                     }
                     for secret in crate::model::cloud_run::secret_values(r) {
-                        for &s in self.secret_by_id.get(last_segment(&secret)).into_iter().flatten() {
+                        for &s in self
+                            .secret_by_id
+                            .get(last_segment(&secret))
+                            .into_iter()
+                            .flatten()
+                        {
                             edges.push((i, s, EdgeKind::ReadsSecret));
                         }
                     }
                     for conn in crate::model::cloud_run::connector_values(r) {
-                        for &c in self.connector_by_name.get(last_segment(&conn)).into_iter().flatten() {
+                        for &c in self
+                            .connector_by_name
+                            .get(last_segment(&conn))
+                            .into_iter()
+                            .flatten()
+                        {
                             edges.push((i, c, EdgeKind::UsesConnector));
                         }
                     }
@@ -293,7 +310,12 @@ impl<'i> ResourceGraph<'i> {
                 t if t.starts_with("google_cloud_run") && t.contains("_iam_") => {
                     let target = str_at(v, "name").or_else(|| str_at(v, "service"));
                     if let Some(name) = target {
-                        for &s in self.service_by_name.get(last_segment(name)).into_iter().flatten() {
+                        for &s in self
+                            .service_by_name
+                            .get(last_segment(name))
+                            .into_iter()
+                            .flatten()
+                        {
                             if same_place(&inv.resources[s], r) {
                                 edges.push((i, s, EdgeKind::GrantsOn));
                             }
@@ -304,9 +326,15 @@ impl<'i> ResourceGraph<'i> {
                 "google_project_iam_member" | "google_project_iam_binding" => {
                     self.member_edges(i, v, &mut edges);
                 }
-                "google_secret_manager_secret_iam_member" | "google_secret_manager_secret_iam_binding" => {
+                "google_secret_manager_secret_iam_member"
+                | "google_secret_manager_secret_iam_binding" => {
                     if let Some(id) = str_at(v, "secret_id") {
-                        for &s in self.secret_by_id.get(last_segment(id)).into_iter().flatten() {
+                        for &s in self
+                            .secret_by_id
+                            .get(last_segment(id))
+                            .into_iter()
+                            .flatten()
+                        {
                             edges.push((i, s, EdgeKind::GrantsOn));
                         }
                     }
@@ -314,7 +342,12 @@ impl<'i> ResourceGraph<'i> {
                 }
                 "google_cloud_run_domain_mapping" => {
                     if let Some(route) = str_at(v, "spec.route_name") {
-                        for &s in self.service_by_name.get(last_segment(route)).into_iter().flatten() {
+                        for &s in self
+                            .service_by_name
+                            .get(last_segment(route))
+                            .into_iter()
+                            .flatten()
+                        {
                             edges.push((i, s, EdgeKind::RoutesTo));
                         }
                     }
@@ -329,7 +362,12 @@ impl<'i> ResourceGraph<'i> {
                 "google_compute_backend_service" => {
                     for b in v.get("backend").map(Value::as_list).unwrap_or_default() {
                         if let Some(group) = b.get("group").and_then(Value::as_str) {
-                            for &n in self.neg_by_name.get(last_segment(group)).into_iter().flatten() {
+                            for &n in self
+                                .neg_by_name
+                                .get(last_segment(group))
+                                .into_iter()
+                                .flatten()
+                            {
                                 edges.push((i, n, EdgeKind::Uses));
                             }
                         }
@@ -337,20 +375,36 @@ impl<'i> ResourceGraph<'i> {
                 }
                 "google_compute_url_map" => {
                     for link in url_map_service_links(v) {
-                        for &b in self.backend_by_name.get(last_segment(&link)).into_iter().flatten() {
+                        for &b in self
+                            .backend_by_name
+                            .get(last_segment(&link))
+                            .into_iter()
+                            .flatten()
+                        {
                             edges.push((i, b, EdgeKind::Uses));
                         }
                     }
                 }
                 "google_compute_target_https_proxy" => {
                     if let Some(m) = str_at(v, "url_map") {
-                        for &u in self.url_map_by_name.get(last_segment(m)).into_iter().flatten() {
+                        for &u in self
+                            .url_map_by_name
+                            .get(last_segment(m))
+                            .into_iter()
+                            .flatten()
+                        {
                             edges.push((i, u, EdgeKind::Uses));
                         }
                     }
-                    for c in v.get("ssl_certificates").map(Value::as_list).unwrap_or_default() {
+                    for c in v
+                        .get("ssl_certificates")
+                        .map(Value::as_list)
+                        .unwrap_or_default()
+                    {
                         if let Some(c) = c.as_str() {
-                            for &cert in self.cert_by_name.get(last_segment(c)).into_iter().flatten() {
+                            for &cert in
+                                self.cert_by_name.get(last_segment(c)).into_iter().flatten()
+                            {
                                 edges.push((i, cert, EdgeKind::Uses));
                             }
                         }
@@ -358,7 +412,12 @@ impl<'i> ResourceGraph<'i> {
                 }
                 "google_compute_global_forwarding_rule" => {
                     if let Some(t) = str_at(v, "target") {
-                        for &p in self.proxy_by_name.get(last_segment(t)).into_iter().flatten() {
+                        for &p in self
+                            .proxy_by_name
+                            .get(last_segment(t))
+                            .into_iter()
+                            .flatten()
+                        {
                             edges.push((i, p, EdgeKind::Uses));
                         }
                     }
@@ -471,7 +530,11 @@ pub fn url_map_service_links(v: &Value) -> Vec<String> {
     if let Some(s) = v.get("default_service").and_then(Value::as_str) {
         out.push(s.to_string());
     }
-    for pm in v.get("path_matcher").map(Value::as_list).unwrap_or_default() {
+    for pm in v
+        .get("path_matcher")
+        .map(Value::as_list)
+        .unwrap_or_default()
+    {
         if let Some(s) = pm.get("default_service").and_then(Value::as_str) {
             out.push(s.to_string());
         }
@@ -497,7 +560,9 @@ fn parse_key(bracketed: &str) -> Option<InstanceKey> {
     if let Ok(i) = inner.parse::<i64>() {
         return Some(InstanceKey::Int(i));
     }
-    serde_json::from_str::<String>(inner).ok().map(InstanceKey::Str)
+    serde_json::from_str::<String>(inner)
+        .ok()
+        .map(InstanceKey::Str)
 }
 
 /// Splits a reference into the base address of the resource it names and its instance key.
@@ -534,9 +599,7 @@ pub fn reference_target(reference: &str) -> Option<(String, Option<InstanceKey>)
         Some(r) => (true, r),
         None => (false, rest),
     };
-    let mut parts = rest.splitn(2, '.');
-    let rtype = parts.next()?;
-    let tail = parts.next()?;
+    let (rtype, tail) = rest.split_once('.')?;
     if !rtype.contains('_')
         || ["var", "local", "each", "count", "path", "terraform", "self"].contains(&rtype)
     {

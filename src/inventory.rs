@@ -39,7 +39,10 @@ pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
         .rposition(|&b| b == b'\n')
         .map_or(0, |p| p + 1);
     // Columns count characters, not bytes, as editors do.
-    let column = String::from_utf8_lossy(&before[line_start..]).chars().count() + 1;
+    let column = String::from_utf8_lossy(&before[line_start..])
+        .chars()
+        .count()
+        + 1;
     (line, column)
 }
 

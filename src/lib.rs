@@ -2,9 +2,15 @@
 //!
 //! Data flows one way: load → graph → model → checks → report / fix.
 
+pub mod app;
+pub mod checks;
+pub mod cli;
+pub mod contract;
 pub mod error;
+pub mod finding;
 pub mod graph;
 pub mod inventory;
 pub mod load;
 pub mod model;
+pub mod report;
 pub mod value;

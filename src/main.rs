@@ -1,1 +1,170 @@
-fn main() {}
+use std::io::{IsTerminal, Write};
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use tfparity::app::{self, Inputs};
+use tfparity::checks;
+use tfparity::cli::{
+    CheckArgs, Cli, Command, ContractCommand, FailOn, Format, InventoryArgs, InventoryFormat,
+};
+use tfparity::contract::Date;
+use tfparity::error::Error;
+use tfparity::finding::Status;
+use tfparity::report;
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            let msg = match e.downcast_ref::<Error>() {
+                Some(err) => err.to_string(),
+                None => format!("{e:#}"),
+            };
+            eprintln!("error: {msg}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Check(args) => check(args),
+        Command::Inventory(args) => inventory(args),
+        Command::Contract(ContractCommand::Validate { file }) => {
+            let path = file.unwrap_or_else(|| app::DEFAULT_CONTRACT.into());
+            if !path.exists() {
+                return Err(Error::Input(tfparity::error::InputError::new(
+                    &path,
+                    "contract file not found",
+                ))
+                .into());
+            }
+            let c = tfparity::contract::parse::read(&path)?;
+            println!(
+                "{}: valid — {} environment(s) ({}), reference {}, {} role(s), {} intentional difference(s)",
+                report::display_path(&path),
+                c.environments.len(),
+                c.env_names().join(", "),
+                c.reference,
+                c.roles.len(),
+                c.differences.len()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Explain { check } => {
+            match check {
+                None => {
+                    for c in checks::REGISTRY {
+                        println!("{:>2}  {}  {:<17} {}", c.number, c.id, c.name, c.title);
+                    }
+                }
+                Some(name) => {
+                    let Some(c) = checks::lookup(&name) else {
+                        let hint = tfparity::error::nearest(&name, checks::names())
+                            .map(|n| format!(" (did you mean `{n}`?)"))
+                            .unwrap_or_default();
+                        return Err(Error::Usage(format!(
+                            "unknown check `{name}`{hint}; `tfparity explain` lists them"
+                        ))
+                        .into());
+                    };
+                    println!(
+                        "# {} {} — {}\n\nItem {} of the parity audit ({} check).\n\n{}",
+                        c.id,
+                        c.name,
+                        c.title,
+                        c.number,
+                        c.kind.as_str(),
+                        c.docs
+                    );
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn inputs(s: &tfparity::cli::Sources) -> Inputs {
+    Inputs {
+        contract: s.contract.clone(),
+        envs: s.envs.clone(),
+    }
+}
+
+fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
+    let today = match &args.today {
+        Some(d) => Date::parse(d)
+            .ok_or_else(|| Error::Usage(format!("--today must be a date YYYY-MM-DD, got `{d}`")))?,
+        None => Date::today(),
+    };
+    let contract = app::contract(&inputs(&args.sources))?;
+    let envs = app::load_all(&contract)?;
+    let report = app::report(&contract, &envs, today, None);
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let text = match args.format {
+        Format::Text => report::text::render(&report, color, args.verbose),
+        Format::Markdown => report::markdown::render(&report),
+        Format::Json => report::json::render(&report),
+    };
+    emit(args.output.as_deref(), &text)?;
+    let fail_on = if args.strict {
+        FailOn::Review
+    } else {
+        args.fail_on
+    };
+    let failed = match fail_on {
+        FailOn::Fail => report.worst() >= Status::Fail,
+        FailOn::Review => report.worst() >= Status::ReviewRequired,
+        FailOn::Never => false,
+    };
+    Ok(if failed {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn inventory(args: InventoryArgs) -> anyhow::Result<ExitCode> {
+    let contract = app::contract(&inputs(&args.sources))?;
+    let specs: Vec<_> = match &args.env {
+        Some(name) => {
+            let Some(spec) = contract.env(name) else {
+                let hint = tfparity::error::nearest(name, contract.env_names())
+                    .map(|n| format!(" (did you mean `{n}`?)"))
+                    .unwrap_or_default();
+                return Err(Error::Usage(format!(
+                    "no environment `{name}`{hint}; environments: {}",
+                    contract.env_names().join(", ")
+                ))
+                .into());
+            };
+            vec![app::load_env(spec)?]
+        }
+        None => app::load_all(&contract)?,
+    };
+    let models: Vec<_> = specs.iter().map(|e| &e.model).collect();
+    let text = match args.format {
+        InventoryFormat::Table => report::inventory::table(&models),
+        InventoryFormat::Json => report::inventory::json(&models),
+    };
+    emit(None, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn emit(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match output {
+        Some(path) => app::write_atomic(path, text.as_bytes())?,
+        None => {
+            let mut out = std::io::stdout().lock();
+            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush())
+                && e.kind() != std::io::ErrorKind::BrokenPipe
+            {
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(())
+}

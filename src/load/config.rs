@@ -198,10 +198,11 @@ impl<'a> Resolver<'a> {
                         .insert(key.clone(), self.expression(obj, steps, 0));
                 }
                 serde_json::Value::Object(obj) => {
-                    body.blocks
-                        .entry(key.clone())
-                        .or_default()
-                        .push(self.body(obj, steps, depth + 1));
+                    body.blocks.entry(key.clone()).or_default().push(self.body(
+                        obj,
+                        steps,
+                        depth + 1,
+                    ));
                 }
                 serde_json::Value::Array(items) => {
                     let blocks = body.blocks.entry(key.clone()).or_default();

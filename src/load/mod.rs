@@ -83,7 +83,11 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
     let offset = text.len() - body.len();
     let first = body.iter().position(|b| !b.is_ascii_whitespace());
     let Some(first) = first else {
-        return Err(InputError::new(path, "is empty: expected Terraform JSON (`terraform show -json` output)").into());
+        return Err(InputError::new(
+            path,
+            "is empty: expected Terraform JSON (`terraform show -json` output)",
+        )
+        .into());
     };
     if body[first] != b'{' {
         let (line, col) = line_col(text, offset + first);
@@ -149,7 +153,9 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
 fn looks_like_stream(body: &[u8]) -> bool {
     let first_line = body.split(|&b| b == b'\n').next().unwrap_or_default();
     match serde_json::from_slice::<serde_json::Value>(first_line) {
-        Ok(v) => v.get("@level").is_some() || v.get("type").and_then(|t| t.as_str()) == Some("version"),
+        Ok(v) => {
+            v.get("@level").is_some() || v.get("type").and_then(|t| t.as_str()) == Some("version")
+        }
         Err(_) => false,
     }
 }
@@ -316,11 +322,20 @@ mod tests {
         assert!(err("").contains("is empty"));
         assert!(err("hello").contains("is not JSON"));
         assert!(err("{\"format_version\": \"1.2\", ").contains("ends early"));
-        assert!(err("{\"format_version\": \"2.0\", \"planned_values\": {}}").contains("2.0 is not supported"));
-        assert!(err("{\"plan_format_version\": \"1.1\", \"resource_changes\": []}").contains("redacted plan"));
+        assert!(
+            err("{\"format_version\": \"2.0\", \"planned_values\": {}}")
+                .contains("2.0 is not supported")
+        );
+        assert!(
+            err("{\"plan_format_version\": \"1.1\", \"resource_changes\": []}")
+                .contains("redacted plan")
+        );
         assert!(err("{\"foo\": 1}").contains("not a Terraform plan or state"));
         assert!(err("{\"version\": 3, \"lineage\": \"x\"}").contains("version 3 is not supported"));
-        assert!(err("{\"@level\":\"info\",\"type\":\"version\"}\n{\"type\":\"change_summary\"}\n").contains("line stream"));
+        assert!(
+            err("{\"@level\":\"info\",\"type\":\"version\"}\n{\"type\":\"change_summary\"}\n")
+                .contains("line stream")
+        );
     }
 
     #[test]

@@ -116,9 +116,11 @@ struct RawStateResource<'a> {
 /// Checks `format_version` is one this tool reads: 0.x or 1.x.
 pub(super) fn check_format_version(path: &Path, v: Option<&str>, what: &str) -> Result<String> {
     let Some(v) = v else {
-        return Err(InputError::new(path, format!("{what} has no `format_version`"))
-            .help("produce it with `terraform show -json`")
-            .into());
+        return Err(
+            InputError::new(path, format!("{what} has no `format_version`"))
+                .help("produce it with `terraform show -json`")
+                .into(),
+        );
     };
     let major = v.split('.').next().and_then(|m| m.parse::<u64>().ok());
     match major {

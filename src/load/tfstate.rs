@@ -86,7 +86,10 @@ pub(super) fn load_tfstate(path: &Path, text: &[u8], env: &Envelope<'_>) -> Resu
             if let Some(k) = &index {
                 address.push_str(&k.to_string());
             }
-            let values = match (&inst.attributes, mode == Mode::Managed && model_reads(&r.rtype)) {
+            let values = match (
+                &inst.attributes,
+                mode == Mode::Managed && model_reads(&r.rtype),
+            ) {
                 (Some(attrs), true) => {
                     let marks = inst
                         .sensitive_attributes

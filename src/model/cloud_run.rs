@@ -81,7 +81,12 @@ pub fn number_field(scope: &Scope<'_>, path: &str, default: u64) -> Field<u64> {
     parsed_field(
         scope,
         path,
-        |s| s.parse::<f64>().ok().filter(|v| *v >= 0.0).map(|v| v as u64),
+        |s| {
+            s.parse::<f64>()
+                .ok()
+                .filter(|v| *v >= 0.0)
+                .map(|v| v as u64)
+        },
         default,
     )
 }
@@ -394,13 +399,17 @@ fn volumes_path(rtype: &str) -> String {
 pub fn connector_values(r: &Resource) -> Vec<String> {
     let s = run_scope(r);
     let read = match r.rtype.as_str() {
-        "google_cloud_run_service" => {
-            annotation(&s, "template.metadata", "run.googleapis.com/vpc-access-connector")
-        }
+        "google_cloud_run_service" => annotation(
+            &s,
+            "template.metadata",
+            "run.googleapis.com/vpc-access-connector",
+        ),
         "google_cloud_run_v2_job" => s.read("template.template.vpc_access.connector"),
         _ => s.read("template.vpc_access.connector"),
     };
-    string(read).map(|c| vec![c.to_string()]).unwrap_or_default()
+    string(read)
+        .map(|c| vec![c.to_string()])
+        .unwrap_or_default()
 }
 
 /// Cloud SQL connection names a Cloud Run resource attaches.
@@ -417,7 +426,11 @@ pub fn cloud_sql(scope: &Scope<'_>, rtype: &str) -> Field<Vec<String>> {
     if rtype == "google_cloud_run_service" {
         let attr = "template.metadata.annotations[\"run.googleapis.com/cloudsql-instances\"]";
         let span = scope.span("template.metadata.annotations");
-        return match annotation(scope, "template.metadata", "run.googleapis.com/cloudsql-instances") {
+        return match annotation(
+            scope,
+            "template.metadata",
+            "run.googleapis.com/cloudsql-instances",
+        ) {
             Read::Set(Value::String(s)) => {
                 let mut list: Vec<String> = s
                     .split(',')

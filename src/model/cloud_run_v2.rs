@@ -39,7 +39,11 @@ fn build(graph: &ResourceGraph<'_>, i: usize, kind: ServiceKind) -> Option<Servi
     });
     let connector_path = format!("{tpl}.vpc_access.connector");
     let connector = match scope.read(&connector_path) {
-        Read::Set(Value::String(c)) => Field::set(Some(c.clone()), &connector_path, scope.span(&connector_path)),
+        Read::Set(Value::String(c)) => Field::set(
+            Some(c.clone()),
+            &connector_path,
+            scope.span(&connector_path),
+        ),
         Read::NotWritten | Read::Set(_) => {
             // Written as a reference the plan cannot resolve yet, but to a connector declared
             // here: the connector is there even though its id is unknown.
@@ -68,7 +72,12 @@ fn build(graph: &ResourceGraph<'_>, i: usize, kind: ServiceKind) -> Option<Servi
         .first()
         .map(|&c| graph.resource(c).address.clone());
     let egress_path = format!("{tpl}.vpc_access.egress");
-    let egress = parsed_field(&scope, &egress_path, Egress::parse, Egress::PrivateRangesOnly);
+    let egress = parsed_field(
+        &scope,
+        &egress_path,
+        Egress::parse,
+        Egress::PrivateRangesOnly,
+    );
     let nic_path = format!("{tpl}.vpc_access.network_interfaces");
     let direct_vpc = match scope.read(&nic_path) {
         Read::Set(Value::List(l)) if !l.is_empty() => {

@@ -88,15 +88,21 @@ fn designates(
 /// The hosts a URL map routes to `backend`: host rules whose path matcher sends traffic there,
 /// and, when it is the map's default service, the certificate domains no host rule claims.
 /// None when the routing cannot be decided before apply.
-fn hosts_for_backend(graph: &ResourceGraph<'_>, url_map: usize, backend: usize) -> Option<Vec<String>> {
+fn hosts_for_backend(
+    graph: &ResourceGraph<'_>,
+    url_map: usize,
+    backend: usize,
+) -> Option<Vec<String>> {
     let um = graph.resource(url_map);
     let scope = Scope::of(um);
     let mut matchers: BTreeSet<String> = BTreeSet::new();
     let mut undecided = false;
     for pm in scope.blocks("path_matcher") {
         let name = pm.values.get("name").and_then(Value::as_str).unwrap_or("");
-        let mut links: Vec<(Option<&Value>, &[String])> =
-            vec![(pm.values.get("default_service"), pm.references("default_service"))];
+        let mut links: Vec<(Option<&Value>, &[String])> = vec![(
+            pm.values.get("default_service"),
+            pm.references("default_service"),
+        )];
         for rule in pm.blocks("path_rule") {
             links.push((rule.values.get("service"), rule.references("service")));
         }
@@ -112,7 +118,12 @@ fn hosts_for_backend(graph: &ResourceGraph<'_>, url_map: usize, backend: usize) 
     }
     let mut hosts: BTreeSet<String> = BTreeSet::new();
     let mut claimed: BTreeSet<String> = BTreeSet::new();
-    for hr in um.values.get("host_rule").map(Value::as_list).unwrap_or_default() {
+    for hr in um
+        .values
+        .get("host_rule")
+        .map(Value::as_list)
+        .unwrap_or_default()
+    {
         let pm = hr.get("path_matcher").and_then(Value::as_str).unwrap_or("");
         for h in hr.get("hosts").map(Value::as_list).unwrap_or_default() {
             if let Some(h) = h.as_str() {
@@ -153,11 +164,7 @@ fn certificate_domains(graph: &ResourceGraph<'_>, url_map: usize) -> Vec<String>
     for proxy in graph.linked_of_type(url_map, "google_compute_target_https_proxy") {
         for cert in graph.linked_of_type(proxy, "google_compute_managed_ssl_certificate") {
             let c = graph.resource(cert);
-            for d in c
-                .values
-                .at("managed.domains")
-                .set_list()
-            {
+            for d in c.values.at("managed.domains").set_list() {
                 if let Some(d) = d.as_str() {
                     out.push(d.trim_end_matches('.').to_string());
                 }

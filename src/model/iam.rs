@@ -80,7 +80,11 @@ pub fn invokers(graph: &ResourceGraph<'_>, i: usize) -> Field<Vec<Invoker>> {
     out.sort();
     out.dedup();
     let span = service.span.clone();
-    if unknown && !out.iter().any(|i| super::cloud_run::is_public_member(&i.member)) {
+    if unknown
+        && !out
+            .iter()
+            .any(|i| super::cloud_run::is_public_member(&i.member))
+    {
         return Field::unknown("invoker IAM member", span);
     }
     Field::set(out, "invoker IAM", span)

@@ -181,7 +181,9 @@ impl RuntimeSa {
             RuntimeSa::DefaultCompute { email: Some(e) } => {
                 format!("{e} (default compute service account)")
             }
-            RuntimeSa::DefaultCompute { email: None } => "the default compute service account".into(),
+            RuntimeSa::DefaultCompute { email: None } => {
+                "the default compute service account".into()
+            }
             RuntimeSa::DefaultAppEngine { email: Some(e) } => {
                 format!("{e} (App Engine default service account)")
             }
@@ -387,10 +389,21 @@ pub struct EnvModel {
     pub services: Vec<Service>,
     /// Projects the environment's resources live in (for normalising names).
     pub projects: Vec<String>,
+    /// Project numbers seen (default service account emails), for normalising names.
+    pub project_numbers: Vec<String>,
     pub notes: Vec<String>,
 }
 
 impl EnvModel {
+    /// Project ids and numbers, the tokens name normalisation replaces with `{project}`.
+    pub fn project_tokens(&self) -> Vec<String> {
+        self.projects
+            .iter()
+            .chain(&self.project_numbers)
+            .cloned()
+            .collect()
+    }
+
     pub fn service(&self, name: &str) -> Vec<&Service> {
         self.services.iter().filter(|s| s.name == name).collect()
     }
@@ -415,7 +428,8 @@ pub fn build(env: &str, graph: &ResourceGraph<'_>) -> EnvModel {
         }
     }
     services.sort_by(|a, b| {
-        (&a.name, &a.region, &a.project, &a.address).cmp(&(&b.name, &b.region, &b.project, &b.address))
+        (&a.name, &a.region, &a.project, &a.address)
+            .cmp(&(&b.name, &b.region, &b.project, &b.address))
     });
     let mut projects: Vec<String> = services.iter().filter_map(|s| s.project.clone()).collect();
     for r in &inv.resources {
@@ -423,17 +437,33 @@ pub fn build(env: &str, graph: &ResourceGraph<'_>) -> EnvModel {
             projects.push(p.clone());
         }
     }
+    let mut project_numbers = Vec::new();
+    // Project numbers show up in default service account emails and workload identity paths.
+    for s in &services {
+        if let Some(RuntimeSa::DefaultCompute { email: Some(e) }) = s.service_account.known()
+            && let Some((number, _)) = e.split_once("-compute@")
+        {
+            project_numbers.push(number.to_string());
+        }
+    }
     projects.sort();
     projects.dedup();
-    let mut notes: Vec<String> = inv.notes.iter().map(|n| match &n.span {
-        Some(s) => format!("{s}: {}", n.message),
-        None => n.message.clone(),
-    }).collect();
+    project_numbers.sort();
+    project_numbers.dedup();
+    let mut notes: Vec<String> = inv
+        .notes
+        .iter()
+        .map(|n| match &n.span {
+            Some(s) => format!("{s}: {}", n.message),
+            None => n.message.clone(),
+        })
+        .collect();
     notes.sort();
     EnvModel {
         name: env.to_string(),
         services,
         projects,
+        project_numbers,
         notes,
     }
 }

@@ -5,7 +5,11 @@
 pub fn parse_cpu(s: &str) -> Option<u64> {
     let s = s.trim();
     if let Some(m) = s.strip_suffix('m') {
-        return m.parse::<f64>().ok().filter(|v| *v >= 0.0).map(|v| v.round() as u64);
+        return m
+            .parse::<f64>()
+            .ok()
+            .filter(|v| *v >= 0.0)
+            .map(|v| v.round() as u64);
     }
     s.parse::<f64>()
         .ok()
@@ -45,7 +49,7 @@ pub fn parse_memory(s: &str) -> Option<u64> {
 
 /// A readable form of millicores: 1000 → "1", 500 → "500m".
 pub fn format_cpu(millis: u64) -> String {
-    if millis % 1000 == 0 {
+    if millis.is_multiple_of(1000) {
         format!("{}", millis / 1000)
     } else {
         format!("{millis}m")
@@ -66,7 +70,7 @@ pub fn format_memory(bytes: u64) -> String {
         ("k", 1000),
     ];
     for (suffix, size) in UNITS {
-        if bytes >= size && bytes % size == 0 {
+        if bytes >= size && bytes.is_multiple_of(size) {
             return format!("{}{suffix}", bytes / size);
         }
     }

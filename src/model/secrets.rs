@@ -13,21 +13,66 @@ pub fn secret_id(s: &str) -> String {
 
 /// Key words that say an env var holds a credential.
 const SECRET_WORDS: &[&str] = &[
-    "SECRET", "PASSWORD", "PASSWD", "TOKEN", "API_KEY", "APIKEY", "PRIVATE_KEY", "CREDENTIAL",
-    "ACCESS_KEY", "AUTH_KEY", "SIGNING_KEY", "CLIENT_KEY",
+    "SECRET",
+    "PASSWORD",
+    "PASSWD",
+    "TOKEN",
+    "API_KEY",
+    "APIKEY",
+    "PRIVATE_KEY",
+    "CREDENTIAL",
+    "ACCESS_KEY",
+    "AUTH_KEY",
+    "SIGNING_KEY",
+    "CLIENT_KEY",
 ];
 
 /// Key endings that say the value names or locates something rather than being it.
 const NOT_SECRET_ENDINGS: &[&str] = &[
-    "_URL", "_URI", "_ID", "_NAME", "_PATH", "_FILE", "_REF", "_VERSION", "_PROJECT", "_TTL",
-    "_EXPIRY", "_HEADER", "_ENDPOINT", "_ISSUER", "_AUDIENCE", "_ALGORITHM", "_TYPE",
+    "_URL",
+    "_URI",
+    "_ID",
+    "_NAME",
+    "_PATH",
+    "_FILE",
+    "_REF",
+    "_VERSION",
+    "_PROJECT",
+    "_TTL",
+    "_EXPIRY",
+    "_HEADER",
+    "_ENDPOINT",
+    "_ISSUER",
+    "_AUDIENCE",
+    "_ALGORITHM",
+    "_TYPE",
 ];
 
 /// Prefixes of well-known credential formats.
 const TOKEN_PREFIXES: &[&str] = &[
-    "sk_live_", "sk_test_", "rk_live_", "rk_test_", "whsec_", "ghp_", "gho_", "ghs_", "ghu_",
-    "github_pat_", "glpat-", "xoxb-", "xoxp-", "xoxa-", "xoxs-", "-----BEGIN", "AKIA", "ASIA",
-    "AIza", "ya29.", "SG.", "shpat_", "npm_",
+    "sk_live_",
+    "sk_test_",
+    "rk_live_",
+    "rk_test_",
+    "whsec_",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "ghu_",
+    "github_pat_",
+    "glpat-",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "xoxs-",
+    "-----BEGIN",
+    "AKIA",
+    "ASIA",
+    "AIza",
+    "ya29.",
+    "SG.",
+    "shpat_",
+    "npm_",
 ];
 
 /// Whether a literal env value looks like a credential. The value itself is never kept or
@@ -73,8 +118,7 @@ fn looks_like_jwt(v: &str) -> bool {
         && parts[0].starts_with("eyJ")
         && parts.iter().all(|p| {
             p.len() >= 4
-                && p
-                    .chars()
+                && p.chars()
                     .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '=')
         })
 }
@@ -86,7 +130,10 @@ mod tests {
     #[test]
     fn secret_ids_from_every_form() {
         assert_eq!(secret_id("database-url"), "database-url");
-        assert_eq!(secret_id("projects/123/secrets/database-url"), "database-url");
+        assert_eq!(
+            secret_id("projects/123/secrets/database-url"),
+            "database-url"
+        );
         assert_eq!(
             secret_id("projects/p/secrets/database-url/versions/3"),
             "database-url"
@@ -95,8 +142,14 @@ mod tests {
 
     #[test]
     fn credentials_are_recognised() {
-        assert!(looks_like_secret("STRIPE_KEY", "sk_live_51HxYzAbCdEfGhIjKlMn"));
-        assert!(looks_like_secret("DATABASE_URL", "postgres://app:hunter2@10.0.0.3/db"));
+        assert!(looks_like_secret(
+            "STRIPE_KEY",
+            "sk_live_51HxYzAbCdEfGhIjKlMn"
+        ));
+        assert!(looks_like_secret(
+            "DATABASE_URL",
+            "postgres://app:hunter2@10.0.0.3/db"
+        ));
         assert!(looks_like_secret("JWT_SECRET", "s3cr3t-value-123"));
         assert!(looks_like_secret(
             "X",
@@ -110,11 +163,20 @@ mod tests {
             "STRIPE_PRICE_ID_PRO_MONTHLY",
             "price_1PqRsT2uVwXyZ0aBcDeFgHiJ"
         ));
-        assert!(!looks_like_secret("API_BASE_URL", "https://api.example.com"));
+        assert!(!looks_like_secret(
+            "API_BASE_URL",
+            "https://api.example.com"
+        ));
         assert!(!looks_like_secret("JWT_SECRET_NAME", "jwt-signing-key"));
-        assert!(!looks_like_secret("TOKEN_URL", "https://oauth2.googleapis.com/token"));
+        assert!(!looks_like_secret(
+            "TOKEN_URL",
+            "https://oauth2.googleapis.com/token"
+        ));
         assert!(!looks_like_secret("LOG_LEVEL", "info"));
         assert!(!looks_like_secret("PASSWORD", ""));
-        assert!(!looks_like_secret("DATABASE_URL", "postgres://app@/db?host=/cloudsql/x"));
+        assert!(!looks_like_secret(
+            "DATABASE_URL",
+            "postgres://app@/db?host=/cloudsql/x"
+        ));
     }
 }

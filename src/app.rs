@@ -1,0 +1,179 @@
+//! The pipeline behind the commands: find the contract, load every environment (in
+//! parallel), build graphs and models, run the checks, assemble the report.
+
+use std::path::{Path, PathBuf};
+
+use crate::checks::{self, Ctx};
+use crate::contract::{self, Contract, Date, EnvSpec};
+use crate::error::{Error, InputError, Result};
+use crate::graph::ResourceGraph;
+use crate::inventory::Inventory;
+use crate::load::{self, LoadOptions};
+use crate::model::{self, EnvModel};
+use crate::report::{EnvReport, Report};
+
+pub const DEFAULT_CONTRACT: &str = "parity.hcl";
+
+/// Where the environments come from.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs {
+    /// `--contract FILE`; None looks for `parity.hcl` in the working directory.
+    pub contract: Option<PathBuf>,
+    /// `--env NAME=PATH`, in order (a name may repeat to give several sources).
+    pub envs: Vec<(String, PathBuf)>,
+}
+
+/// One environment, loaded.
+pub struct LoadedEnv {
+    pub spec: EnvSpec,
+    pub inventory: Inventory,
+    pub model: EnvModel,
+}
+
+/// Reads the contract, or assumes one from `--env` when there is none.
+pub fn contract(inputs: &Inputs) -> Result<Contract> {
+    let path = match &inputs.contract {
+        Some(p) => {
+            if !p.exists() {
+                return Err(InputError::new(p, "contract file not found").into());
+            }
+            Some(p.clone())
+        }
+        None => {
+            let p = PathBuf::from(DEFAULT_CONTRACT);
+            p.exists().then_some(p)
+        }
+    };
+    let mut c = match path {
+        Some(p) => contract::parse::read(&p)?,
+        None => {
+            if inputs.envs.is_empty() {
+                return Err(Error::Usage(format!(
+                    "no {DEFAULT_CONTRACT} in this directory and no --env given: pass --contract FILE, or --env NAME=PATH for each environment (e.g. --env dev=dev.plan.json --env prod=prod.plan.json)"
+                )));
+            }
+            Contract::assumed(Vec::new())
+        }
+    };
+    // `--env` adds environments or replaces the sources of those the contract names.
+    let mut grouped: Vec<(String, Vec<PathBuf>)> = Vec::new();
+    for (name, path) in &inputs.envs {
+        match grouped.iter_mut().find(|(n, _)| n == name) {
+            Some((_, list)) => list.push(path.clone()),
+            None => grouped.push((name.clone(), vec![path.clone()])),
+        }
+    }
+    for (name, sources) in grouped {
+        c.override_env(&name, sources);
+    }
+    if c.is_assumed() {
+        c.reference = c
+            .environments
+            .first()
+            .map(|e| e.name.clone())
+            .unwrap_or_default();
+        let assumed = Contract::assumed(c.environments.clone());
+        c.assumptions = assumed.assumptions;
+    }
+    if c.environments.len() < 2 {
+        return Err(Error::Usage(format!(
+            "parity needs at least two environments; found {}",
+            c.environments.len()
+        )));
+    }
+    for e in &c.environments {
+        if e.sources.is_empty() {
+            return Err(Error::Usage(format!(
+                "environment `{}` has no sources: set `sources` in the contract or pass --env {}=PATH",
+                e.name, e.name
+            )));
+        }
+    }
+    Ok(c)
+}
+
+/// Loads one environment and builds its model.
+pub fn load_env(spec: &EnvSpec) -> Result<LoadedEnv> {
+    let opts = LoadOptions {
+        var_files: spec.var_files.clone(),
+    };
+    let inventory = load::load_environment(&spec.sources, &opts)?;
+    let model = {
+        let graph = ResourceGraph::build(&inventory);
+        model::build(&spec.name, &graph)
+    };
+    Ok(LoadedEnv {
+        spec: spec.clone(),
+        inventory,
+        model,
+    })
+}
+
+/// Loads every environment of the contract, reference first, in parallel.
+pub fn load_all(c: &Contract) -> Result<Vec<LoadedEnv>> {
+    let specs = c.ordered_envs();
+    let results: Vec<Result<LoadedEnv>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = specs
+            .iter()
+            .map(|spec| scope.spawn(move || load_env(spec)))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Usage("a loader thread panicked".into())))
+            })
+            .collect()
+    });
+    results.into_iter().collect()
+}
+
+/// Runs the checks over loaded environments.
+pub fn report(
+    c: &Contract,
+    envs: &[LoadedEnv],
+    today: Date,
+    only_roles: Option<&std::collections::BTreeSet<String>>,
+) -> Report {
+    let models: Vec<EnvModel> = envs.iter().map(|e| e.model.clone()).collect();
+    let roles = contract::roles::resolve(c, &models);
+    let ctx = Ctx {
+        contract: c,
+        models: &models,
+        roles: &roles,
+        today,
+        base_dir: c.base_dir(),
+    };
+    let results = checks::run_all(&ctx, only_roles);
+    let gaps = checks::gaps(&results);
+    Report {
+        contract_path: c.path.clone(),
+        assumptions: c.assumptions.clone(),
+        reference: c.reference.clone(),
+        environments: envs
+            .iter()
+            .map(|e| EnvReport::from_model(&e.model, &e.inventory.sources))
+            .collect(),
+        checks: results,
+        gaps,
+    }
+}
+
+/// Writes `content` to `path` atomically: a temporary file beside it, then a rename, so a
+/// reader never sees half a report.
+pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().to_string())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.tfparity-{}.tmp", std::process::id()));
+    std::fs::write(&tmp, content).map_err(|e| Error::io(&tmp, e))?;
+    std::fs::rename(&tmp, path).map_err(|e| {
+        let _ = std::fs::remove_file(&tmp);
+        Error::io(path, e)
+    })
+}

@@ -1,0 +1,434 @@
+//! Item 10: the deploy workflows of the environments do the same things (trigger, identity,
+//! plan/apply steps, the parity gate) once environment names are taken out.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use yaml_rust2::{Yaml, YamlLoader};
+
+use super::{CheckDef, CheckKind, Ctx};
+use crate::finding::{Evidence, Finding, Status};
+use crate::inventory::Span;
+use crate::model::names::normalise;
+
+pub static CHECK: CheckDef = CheckDef {
+    number: 10,
+    id: "PAR010",
+    name: "deploy_workflows",
+    title: "Deployment workflow parity",
+    kind: CheckKind::Parity,
+    impact: 2,
+    attributes: &["trigger", "identity", "steps", "parity_gate"],
+    docs: DOCS,
+    run,
+    fix,
+};
+
+const DOCS: &str = "\
+## What it checks
+The GitHub Actions workflow files each environment declares (`workflows = [...]` in its \
+`environment` block). After replacing environment names and project ids with placeholders, \
+they must agree on: triggers (`on:` events and branches), identity (the Workload Identity \
+provider and service account of `google-github-actions/auth`, or a key), the Terraform and \
+gcloud commands they run, and whether they run the parity gate (`tfparity`). A declared file \
+that does not exist fails. When no environment declares its workflows, the item needs review: \
+the tool lists the workflow files it found so they can be declared.
+
+## Why it matters
+Parity of infrastructure means little if prod is deployed by a different process: a prod \
+pipeline without the plan step or the parity gate applies what nobody reviewed.
+
+## Example
+Dev deploys on push to `develop` with `terraform plan` + `tfparity check` + `terraform apply`; \
+prod deploys on push to `main` but skips `tfparity check`: FAIL on `parity_gate`.
+
+## How to fix
+Make the workflows the same template with environment parameters, or declare the difference.
+
+## Declaring an intentional difference
+```hcl
+environment \"prod\" {
+  workflows = [\"infra/workflows/deploy-prod.yml\"]
+}
+intentional_difference \"prod-deploys-from-main\" {
+  check     = \"deploy_workflows\"
+  attribute = \"trigger\"
+  reason    = \"Prod deploys from main after review; dev from develop.\"
+}
+```
+";
+
+/// What a set of workflow files does, normalised.
+#[derive(Default, Debug, Clone, PartialEq)]
+struct Summary {
+    trigger: BTreeSet<String>,
+    identity: BTreeSet<String>,
+    steps: Vec<String>,
+    parity_gate: bool,
+}
+
+impl Summary {
+    fn get(&self, category: &str) -> String {
+        match category {
+            "trigger" => self.trigger.iter().cloned().collect::<Vec<_>>().join("; "),
+            "identity" => self.identity.iter().cloned().collect::<Vec<_>>().join("; "),
+            "steps" => self.steps.join(" → "),
+            _ => if self.parity_gate {
+                "runs tfparity"
+            } else {
+                "no tfparity step"
+            }
+            .to_string(),
+        }
+    }
+}
+
+fn text(y: &Yaml) -> Option<String> {
+    match y {
+        Yaml::String(s) | Yaml::Real(s) => Some(s.clone()),
+        Yaml::Integer(i) => Some(i.to_string()),
+        Yaml::Boolean(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+fn strings(y: &Yaml) -> Vec<String> {
+    match y {
+        Yaml::Array(a) => a.iter().filter_map(text).collect(),
+        other => text(other).into_iter().collect(),
+    }
+}
+
+fn summarise(docs: &[Yaml], norm: &dyn Fn(&str) -> String, out: &mut Summary) {
+    for doc in docs {
+        let on = &doc["on"];
+        match on {
+            Yaml::String(event) => {
+                out.trigger.insert(event.clone());
+            }
+            Yaml::Array(events) => {
+                for e in events.iter().filter_map(text) {
+                    out.trigger.insert(e);
+                }
+            }
+            Yaml::Hash(h) => {
+                for (event, spec) in h {
+                    let Some(event) = text(event) else { continue };
+                    let mut parts = Vec::new();
+                    for key in ["branches", "tags", "paths"] {
+                        let vals: Vec<String> =
+                            strings(&spec[key]).iter().map(|v| norm(v)).collect();
+                        if !vals.is_empty() {
+                            parts.push(format!("{key}={}", vals.join(",")));
+                        }
+                    }
+                    out.trigger.insert(if parts.is_empty() {
+                        event
+                    } else {
+                        format!("{event}({})", parts.join(" "))
+                    });
+                }
+            }
+            _ => {}
+        }
+        let Yaml::Hash(jobs) = &doc["jobs"] else {
+            continue;
+        };
+        for (_, job) in jobs {
+            let Yaml::Array(steps) = &job["steps"] else {
+                continue;
+            };
+            for step in steps {
+                let uses = text(&step["uses"]).unwrap_or_default();
+                if uses.starts_with("google-github-actions/auth") {
+                    let with = &step["with"];
+                    let mut id = Vec::new();
+                    if let Some(p) = text(&with["workload_identity_provider"]) {
+                        id.push(format!("wif={}", norm(&p)));
+                    }
+                    if let Some(sa) = text(&with["service_account"]) {
+                        id.push(format!("sa={}", norm(&sa)));
+                    }
+                    if text(&with["credentials_json"]).is_some() {
+                        id.push("key=credentials_json".into());
+                    }
+                    out.identity.insert(id.join(" "));
+                }
+                let run = text(&step["run"]).unwrap_or_default();
+                for line in run.lines().map(str::trim) {
+                    for tool in ["terraform ", "gcloud ", "tfparity "] {
+                        if let Some(rest) = line.strip_prefix(tool) {
+                            let words: Vec<&str> = rest
+                                .split_whitespace()
+                                .filter(|w| !w.starts_with('-'))
+                                .take(if tool == "gcloud " { 3 } else { 1 })
+                                .collect();
+                            out.steps.push(format!("{}{}", tool, words.join(" ")));
+                            if tool == "tfparity " {
+                                out.parity_gate = true;
+                            }
+                        }
+                    }
+                }
+                if uses.contains("tfparity") {
+                    out.parity_gate = true;
+                    out.steps.push("tfparity (action)".into());
+                }
+            }
+        }
+    }
+}
+
+/// Workflow files under directories named `workflows`, for when none are declared.
+fn discover(base: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut stack = vec![(base.to_path_buf(), 0usize)];
+    while let Some((dir, depth)) = stack.pop() {
+        let Ok(entries) = std::fs::read_dir(&dir) else {
+            continue;
+        };
+        for e in entries.flatten() {
+            let p = e.path();
+            let name = e.file_name().to_string_lossy().to_string();
+            let Ok(ft) = e.file_type() else { continue };
+            if ft.is_dir() {
+                let skip = ["target", "node_modules", ".terraform", ".git"]
+                    .contains(&name.as_str())
+                    || (name.starts_with('.') && name != ".github");
+                if !skip && depth < 5 {
+                    stack.push((p, depth + 1));
+                }
+            } else if ft.is_file()
+                && (name.ends_with(".yml") || name.ends_with(".yaml"))
+                && dir.file_name().is_some_and(|d| d == "workflows")
+            {
+                out.push(p);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let base = &ctx.base_dir;
+    let declared: Vec<(&str, &crate::contract::Spanned<Vec<PathBuf>>)> = ctx
+        .models
+        .iter()
+        .filter_map(|m| {
+            ctx.contract
+                .env(&m.name)
+                .and_then(|e| e.workflows.as_ref())
+                .map(|w| (m.name.as_str(), w))
+        })
+        .collect();
+    if declared.is_empty() {
+        let found = discover(base);
+        let mut f = Finding::new(
+            Status::ReviewRequired,
+            if found.is_empty() {
+                "no deploy workflow files are declared in the contract, and none were found: deployment parity cannot be checked".to_string()
+            } else {
+                format!(
+                    "no deploy workflow files are declared in the contract; {} workflow file(s) exist ({}) but which environment each deploys is not declared",
+                    found.len(),
+                    found.iter().map(|p| crate::report::display_path(p)).collect::<Vec<_>>().join(", ")
+                )
+            },
+        )
+        .envs(ctx.models.iter().map(|m| m.name.as_str()))
+        .subject("workflows");
+        for p in found {
+            f = f.evidence(
+                Evidence::default()
+                    .attribute("workflow file")
+                    .at(Some(Span::new(p, 1, 1))),
+            );
+        }
+        return vec![f];
+    }
+    let mut out = Vec::new();
+    let mut summaries: BTreeMap<&str, (Summary, Vec<Evidence>)> = BTreeMap::new();
+    for model in ctx.models {
+        let Some(files) = ctx
+            .contract
+            .env(&model.name)
+            .and_then(|e| e.workflows.as_ref())
+        else {
+            out.push(
+                Finding::new(
+                    Status::ReviewRequired,
+                    format!("no deploy workflow files are declared for {}", model.name),
+                )
+                .envs([model.name.as_str()])
+                .subject("workflows"),
+            );
+            continue;
+        };
+        let tokens = model.project_tokens();
+        let norm = |s: &str| normalise(s, &model.name, &tokens);
+        let mut summary = Summary::default();
+        let mut evidence = Vec::new();
+        let mut broken = false;
+        for path in &files.value {
+            let ev = Evidence::env(&model.name)
+                .attribute("workflow file")
+                .at(Some(Span::new(path.clone(), 1, 1)));
+            match std::fs::read_to_string(path) {
+                Err(e) => {
+                    broken = true;
+                    out.push(
+                        Finding::new(
+                            Status::Fail,
+                            format!(
+                                "the declared workflow {} of {} cannot be read: {e}",
+                                crate::report::display_path(path),
+                                model.name
+                            ),
+                        )
+                        .envs([model.name.as_str()])
+                        .subject("workflows")
+                        .evidence(
+                            Evidence::env(&model.name)
+                                .attribute("contract workflows")
+                                .at(files.span.clone()),
+                        ),
+                    );
+                }
+                Ok(src) => match YamlLoader::load_from_str(&src) {
+                    Err(e) => {
+                        broken = true;
+                        out.push(
+                            Finding::new(
+                                Status::Fail,
+                                format!(
+                                    "the declared workflow {} of {} is not valid YAML: {e}",
+                                    crate::report::display_path(path),
+                                    model.name
+                                ),
+                            )
+                            .envs([model.name.as_str()])
+                            .subject("workflows")
+                            .evidence(Evidence::env(&model.name).at(Some(Span::new(
+                                path.clone(),
+                                e.marker().line(),
+                                e.marker().col() + 1,
+                            )))),
+                        );
+                    }
+                    Ok(docs) => {
+                        summarise(&docs, &norm, &mut summary);
+                        evidence.push(ev);
+                    }
+                },
+            }
+        }
+        if !broken {
+            summaries.insert(model.name.as_str(), (summary, evidence));
+        }
+    }
+    let reference = ctx.reference().name.as_str();
+    let Some((ref_summary, ref_ev)) = summaries.get(reference).cloned() else {
+        return out;
+    };
+    for env in ctx.others() {
+        let Some((summary, ev)) = summaries.get(env.name.as_str()) else {
+            continue;
+        };
+        let mut same = Vec::new();
+        for category in ["trigger", "identity", "steps", "parity_gate"] {
+            let (a, b) = (ref_summary.get(category), summary.get(category));
+            if a == b {
+                same.push(category);
+                continue;
+            }
+            let actual = BTreeMap::from([
+                (reference.to_string(), a.clone()),
+                (env.name.clone(), b.clone()),
+            ]);
+            let mut f = ctx.difference(
+                &super::Diff::new(&CHECK, None, &env.name, category).values(actual),
+                ctx.undeclared(false),
+                format!(
+                    "deploy workflows differ in {category}: {reference} `{a}`, {} `{b}`",
+                    env.name
+                ),
+            );
+            f.evidence.extend(ref_ev.iter().cloned());
+            f.evidence.extend(ev.iter().cloned());
+            out.push(f);
+        }
+        if same.len() == 4 {
+            let mut f = Finding::new(Status::Pass, format!("deploy workflows of {reference} and {} agree on triggers, identity, steps and the parity gate", env.name))
+                .envs([reference, env.name.as_str()])
+                .subject("workflows");
+            f.evidence.extend(ref_ev.iter().cloned());
+            f.evidence.extend(ev.iter().cloned());
+            out.push(f);
+        }
+    }
+    out
+}
+
+fn fix(fails: &[&Finding]) -> String {
+    let items: Vec<String> = fails.iter().map(|f| f.message.clone()).collect();
+    format!(
+        "Make the deploy workflows one template with environment parameters, or declare the difference: {}.",
+        items.join("; ")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summarises_triggers_identity_steps_and_gate() {
+        let src = r#"
+on:
+  push:
+    branches: [develop]
+  workflow_dispatch:
+jobs:
+  deploy:
+    steps:
+      - uses: actions/checkout@v4
+      - uses: google-github-actions/auth@v2
+        with:
+          workload_identity_provider: projects/412345678901/locations/global/workloadIdentityPools/github/providers/github
+          service_account: terraform-deployer@jualuma-dev.iam.gserviceaccount.com
+      - run: terraform init -input=false
+      - run: |
+          terraform plan -out tfplan
+          tfparity check --format markdown
+      - run: terraform apply tfplan
+"#;
+        let docs = YamlLoader::load_from_str(src).unwrap();
+        let projects = vec!["jualuma-dev".to_string(), "412345678901".to_string()];
+        let norm = |s: &str| normalise(s, "dev", &projects);
+        let mut s = Summary::default();
+        summarise(&docs, &norm, &mut s);
+        assert!(
+            s.trigger.contains("push(branches={env})"),
+            "{:?}",
+            s.trigger
+        );
+        assert!(s.trigger.contains("workflow_dispatch"));
+        assert_eq!(
+            s.steps,
+            vec![
+                "terraform init",
+                "terraform plan",
+                "tfparity check",
+                "terraform apply"
+            ]
+        );
+        assert!(s.parity_gate);
+        let id = s.identity.iter().next().unwrap();
+        assert!(
+            id.contains("sa=terraform-deployer@{project}.iam.gserviceaccount.com"),
+            "{id}"
+        );
+        assert!(id.contains("projects/{project}/"), "{id}");
+    }
+}

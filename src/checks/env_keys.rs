@@ -1,0 +1,317 @@
+//! Item 6: each role's env var keys are the same across environments, after the contract's
+//! declared renames and one-environment keys. Values are never compared or shown.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{CheckDef, CheckKind, Ctx, Decision, container_pairs, list, service_evidence};
+use crate::finding::{Finding, Status};
+
+pub static CHECK: CheckDef = CheckDef {
+    number: 6,
+    id: "PAR006",
+    name: "env_keys",
+    title: "Env var key parity per service",
+    kind: CheckKind::Parity,
+    impact: 3,
+    attributes: &["env_keys"],
+    docs: DOCS,
+    run,
+    fix,
+};
+
+const DOCS: &str = "\
+## What it checks
+Per role and container, the set of env var keys (plain and secret-backed alike), matched by \
+name, never by position: Cloud Run env blocks are sets. Keys renamed between environments \
+(`env_key_rename`) and keys that exist in one environment on purpose (`env_key_only`) are \
+declared differences. Values are never read into the report.
+
+## Why it matters
+Code reads configuration by key. A key present in dev and missing in prod is a feature flag \
+that silently defaults, or a crash at start-up after release.
+
+## Example
+Dev `jualuma-user-app` has `VITE_API_TARGET` and `VITE_MARKETING_URL`; prod `frontend-app` has \
+`API_BASE_URL`: FAIL, naming the keys.
+
+## How to fix
+Use the same keys in every environment (values may differ), or declare the rename or the \
+environment-only keys.
+
+## Declaring an intentional difference
+```hcl
+env_key_rename {
+  roles = [\"support\"]
+  keys  = { dev = \"VITE_API_BASE_URL\", prod = \"API_BASE_URL\" }
+}
+env_key_only {
+  roles       = [\"backend\"]
+  environment = \"prod\"
+  keys        = [\"STRIPE_PRICE_ID_PRO_MONTHLY\", \"STRIPE_PRICE_ID_PRO_ANNUAL\"]
+  reason      = \"Billing runs in prod only.\"
+}
+```
+";
+
+fn applies(roles: &[String], role: &str) -> bool {
+    roles.is_empty() || roles.iter().any(|r| r == role || r == "*")
+}
+
+fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    let reference = ctx.reference().name.clone();
+    for role in &ctx.roles.roles {
+        for (a, env, b) in ctx.pairs(role) {
+            for (ca, cb, label) in container_pairs(a, b) {
+                let suffix = if label.is_empty() {
+                    String::new()
+                } else {
+                    format!(" ({label})")
+                };
+                let ev_a = service_evidence(
+                    &reference,
+                    a,
+                    &format!("{}.env", a.kind_containers()),
+                    ca.env.span.clone(),
+                );
+                let ev_b = service_evidence(
+                    &env.name,
+                    b,
+                    &format!("{}.env", b.kind_containers()),
+                    cb.env.span.clone(),
+                );
+                let (Some(ka), Some(kb)) = (ca.env.known(), cb.env.known()) else {
+                    out.push(
+                        Finding::new(
+                            Status::ReviewRequired,
+                            format!(
+                                "role `{}`{suffix}: the env vars of {} are known only after apply, so keys cannot be compared",
+                                role.name,
+                                if ca.env.is_unknown() { &reference } else { &env.name }
+                            ),
+                        )
+                        .role(&role.name)
+                        .envs([reference.as_str(), env.name.as_str()])
+                        .subject("env_keys")
+                        .evidence(ev_a)
+                        .evidence(ev_b),
+                    );
+                    continue;
+                };
+                let mut only_a: BTreeSet<String> = ka.keys().cloned().collect();
+                let mut only_b: BTreeSet<String> = kb.keys().cloned().collect();
+                let common: Vec<String> = only_a.intersection(&only_b).cloned().collect();
+                for k in &common {
+                    only_a.remove(k);
+                    only_b.remove(k);
+                }
+                let mut declared: Vec<Finding> = Vec::new();
+                for r in &ctx.contract.key_renames {
+                    if !applies(&r.roles, &role.name) {
+                        continue;
+                    }
+                    let (Some(from), Some(to)) = (r.keys.get(&reference), r.keys.get(&env.name))
+                    else {
+                        continue;
+                    };
+                    if only_a.contains(from) && only_b.contains(to) {
+                        only_a.remove(from);
+                        only_b.remove(to);
+                        declared.push(
+                            Finding::new(
+                                Status::IntentionalDiff,
+                                format!(
+                                    "role `{}`{suffix}: `{from}` in {reference} is `{to}` in {} (declared rename{})",
+                                    role.name,
+                                    env.name,
+                                    r.reason.as_deref().map(|x| format!(": {x}")).unwrap_or_default()
+                                ),
+                            )
+                            .role(&role.name)
+                            .envs([reference.as_str(), env.name.as_str()])
+                            .subject("env_keys")
+                            .evidence(ev_a.clone().keys([from.clone()]))
+                            .evidence(ev_b.clone().keys([to.clone()]))
+                            .evidence(crate::finding::Evidence::default().attribute("contract env_key_rename").at(r.span.clone())),
+                        );
+                    }
+                }
+                for o in &ctx.contract.key_only {
+                    if !applies(&o.roles, &role.name) {
+                        continue;
+                    }
+                    let side = if o.environment == env.name {
+                        &mut only_b
+                    } else if o.environment == reference {
+                        &mut only_a
+                    } else {
+                        continue;
+                    };
+                    let hit: Vec<String> = o
+                        .keys
+                        .iter()
+                        .filter(|k| side.contains(*k))
+                        .cloned()
+                        .collect();
+                    if hit.is_empty() {
+                        continue;
+                    }
+                    for k in &hit {
+                        side.remove(k);
+                    }
+                    declared.push(
+                        Finding::new(
+                            Status::IntentionalDiff,
+                            format!(
+                                "role `{}`{suffix}: {} only in {} (declared{})",
+                                role.name,
+                                list(&hit),
+                                o.environment,
+                                o.reason
+                                    .as_deref()
+                                    .map(|x| format!(": {x}"))
+                                    .unwrap_or_default()
+                            ),
+                        )
+                        .role(&role.name)
+                        .envs([reference.as_str(), env.name.as_str()])
+                        .subject("env_keys")
+                        .evidence(
+                            if o.environment == reference {
+                                ev_a.clone()
+                            } else {
+                                ev_b.clone()
+                            }
+                            .keys(hit.clone()),
+                        )
+                        .evidence(
+                            crate::finding::Evidence::default()
+                                .attribute("contract env_key_only")
+                                .at(o.span.clone()),
+                        ),
+                    );
+                }
+                // Keys an `intentional_difference` accepts.
+                let mut accepted: BTreeMap<String, (crate::finding::Acceptance, Vec<String>)> =
+                    BTreeMap::new();
+                let mut expired: Vec<(crate::finding::Acceptance, String)> = Vec::new();
+                for k in only_a
+                    .iter()
+                    .chain(only_b.iter())
+                    .cloned()
+                    .collect::<Vec<_>>()
+                {
+                    match ctx.decide(
+                        &super::Diff::new(&CHECK, Some(&role.name), &env.name, "env_keys")
+                            .keys(vec![k.clone()]),
+                    ) {
+                        Decision::Accepted(acc) => {
+                            only_a.remove(&k);
+                            only_b.remove(&k);
+                            accepted
+                                .entry(acc.name.clone())
+                                .or_insert((acc, Vec::new()))
+                                .1
+                                .push(k);
+                        }
+                        Decision::Expired(acc) => expired.push((acc, k)),
+                        _ => {}
+                    }
+                }
+                for (_, (acc, keys)) in accepted {
+                    declared.push(
+                        Finding::new(
+                            Status::IntentionalDiff,
+                            format!(
+                                "role `{}`{suffix}: {} differ (declared: {})",
+                                role.name,
+                                list(&keys),
+                                acc.reason
+                            ),
+                        )
+                        .role(&role.name)
+                        .envs([reference.as_str(), env.name.as_str()])
+                        .subject("env_keys")
+                        .evidence(ev_b.clone().keys(keys))
+                        .accepted(Some(acc)),
+                    );
+                }
+                if only_a.is_empty() && only_b.is_empty() {
+                    if declared.is_empty() {
+                        out.push(
+                            Finding::new(
+                                Status::Pass,
+                                format!(
+                                    "role `{}`{suffix}: the same {} key(s) in {reference} and {}",
+                                    role.name,
+                                    common.len(),
+                                    env.name
+                                ),
+                            )
+                            .role(&role.name)
+                            .envs([reference.as_str(), env.name.as_str()])
+                            .subject("env_keys")
+                            .evidence(ev_a.clone().keys(common.clone()))
+                            .evidence(ev_b.clone().keys(common.clone())),
+                        );
+                    }
+                    out.extend(declared);
+                    continue;
+                }
+                let a_list: Vec<String> = only_a.iter().cloned().collect();
+                let b_list: Vec<String> = only_b.iter().cloned().collect();
+                let mut parts = Vec::new();
+                if !a_list.is_empty() {
+                    parts.push(format!("only in {reference}: {}", list(&a_list)));
+                }
+                if !b_list.is_empty() {
+                    parts.push(format!("only in {}: {}", env.name, list(&b_list)));
+                }
+                let mut msg = format!(
+                    "role `{}`{suffix}: env keys differ — {}",
+                    role.name,
+                    parts.join("; ")
+                );
+                if let Some((acc, _)) = expired.first() {
+                    msg.push_str(&format!(
+                        " (the intentional difference `{}` expired on {})",
+                        acc.name,
+                        acc.expires.map(|d| d.to_string()).unwrap_or_default()
+                    ));
+                }
+                let mut f = Finding::new(ctx.undeclared(true), msg)
+                    .role(&role.name)
+                    .envs([reference.as_str(), env.name.as_str()])
+                    .subject("env_keys")
+                    .evidence(ev_a.clone().keys(a_list))
+                    .evidence(ev_b.clone().keys(b_list));
+                if let Some((acc, _)) = expired.into_iter().next() {
+                    f = f.accepted(Some(acc));
+                }
+                out.push(f);
+                out.extend(declared);
+            }
+        }
+    }
+    out
+}
+
+impl crate::model::Service {
+    /// The path of this kind's containers, for evidence.
+    pub fn kind_containers(&self) -> &'static str {
+        crate::model::cloud_run::paths_for(match self.kind {
+            crate::model::ServiceKind::RunV1Service => "google_cloud_run_service",
+            crate::model::ServiceKind::RunV2Service => "google_cloud_run_v2_service",
+            crate::model::ServiceKind::RunV2Job => "google_cloud_run_v2_job",
+        })
+        .containers
+    }
+}
+
+fn fix(fails: &[&Finding]) -> String {
+    let items: Vec<String> = fails.iter().map(|f| f.message.clone()).collect();
+    format!(
+        "Agree one env key contract per role and use it in every environment (values may differ), or declare renames/one-environment keys in the contract: {}.",
+        items.join("; ")
+    )
+}
