@@ -30,8 +30,9 @@ pub struct LoadedEnv {
     pub model: EnvModel,
 }
 
-/// Reads the contract, or assumes one from `--env` when there is none.
-pub fn contract(inputs: &Inputs) -> Result<Contract> {
+/// Reads the contract, or assumes one from `--env` when there is none. `min_envs` is how many
+/// environments the command needs (two to compare, one to list).
+pub fn contract(inputs: &Inputs, min_envs: usize) -> Result<Contract> {
     let path = match &inputs.contract {
         Some(p) => {
             if !p.exists() {
@@ -75,9 +76,9 @@ pub fn contract(inputs: &Inputs) -> Result<Contract> {
         let assumed = Contract::assumed(c.environments.clone());
         c.assumptions = assumed.assumptions;
     }
-    if c.environments.len() < 2 {
+    if c.environments.len() < min_envs {
         return Err(Error::Usage(format!(
-            "parity needs at least two environments; found {}",
+            "parity needs at least {min_envs} environments; found {}: add --env NAME=PATH",
             c.environments.len()
         )));
     }

@@ -99,7 +99,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
             .ok_or_else(|| Error::Usage(format!("--today must be a date YYYY-MM-DD, got `{d}`")))?,
         None => Date::today(),
     };
-    let contract = app::contract(&inputs(&args.sources))?;
+    let contract = app::contract(&inputs(&args.sources), 2)?;
     let envs = app::load_all(&contract)?;
     let report = app::report(&contract, &envs, today, None);
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
@@ -128,7 +128,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn inventory(args: InventoryArgs) -> anyhow::Result<ExitCode> {
-    let contract = app::contract(&inputs(&args.sources))?;
+    let contract = app::contract(&inputs(&args.sources), 1)?;
     let specs: Vec<_> = match &args.env {
         Some(name) => {
             let Some(spec) = contract.env(name) else {
