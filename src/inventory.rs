@@ -188,8 +188,10 @@ impl ConfigBody {
         body.attributes.get(last)
     }
 
-    /// Whether the configuration decides anything about `dotted`: false when a block on the
-    /// way is absent or written with `dynamic` (then the configuration does not show it).
+    /// Whether the configuration shows what was written at `dotted`. A block that is absent
+    /// was not written, so nothing inside it was; only a block written with `dynamic` hides
+    /// its content (plan JSON omits dynamic blocks entirely, so there an absent block counts as
+    /// not written, the common case of an optional block left out).
     pub fn shows(&self, dotted: &str) -> bool {
         let mut parts: Vec<&str> = dotted.split('.').collect();
         parts.pop();
@@ -200,7 +202,7 @@ impl ConfigBody {
             }
             match body.blocks.get(p).and_then(|b| b.first()) {
                 Some(b) => body = b,
-                None => return false,
+                None => return true,
             }
         }
         true
@@ -332,6 +334,9 @@ mod tests {
         assert!(body.expr("template.service_account").is_some());
         assert!(body.shows("template.timeout"));
         assert!(!body.shows("template.vpc_access.connector"));
-        assert!(!body.shows("scaling.min_instance_count"));
+        assert!(
+            body.shows("scaling.min_instance_count"),
+            "an absent block was not written"
+        );
     }
 }

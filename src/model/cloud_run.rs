@@ -186,7 +186,9 @@ pub fn containers(scope: &Scope<'_>, paths: &Paths) -> Vec<Container> {
 }
 
 fn container(c: &Scope<'_>, paths: &Paths) -> Container {
-    let name = string(c.read("name")).map(str::to_string);
+    let name = string(c.read("name"))
+        .filter(|n| !n.is_empty())
+        .map(str::to_string);
     let image = match c.read("image") {
         Read::Set(Value::String(s)) => Field::set(s.clone(), "image", c.span("image")),
         _ => Field::unknown("image", c.span("image")),
