@@ -18,6 +18,10 @@ pub enum Value {
     Map(BTreeMap<String, Value>),
     /// Known only after apply, or not resolvable without running Terraform.
     Unknown,
+    /// Known only after apply, and known to come from an attribute of a resource declared in
+    /// the configuration (`google_sql_database_instance.main.connection_name`, absolute): the
+    /// static evaluator keeps where an unknown value came from so the model can still follow it.
+    UnknownFrom(Box<str>),
     /// Marked sensitive by the source; the content was dropped when loading.
     Sensitive,
 }
@@ -73,7 +77,7 @@ impl Value {
         let mut cur = self;
         for step in path {
             cur = match (cur, step) {
-                (Value::Unknown, _) => return Lookup::Unknown,
+                (Value::Unknown | Value::UnknownFrom(_), _) => return Lookup::Unknown,
                 (Value::Sensitive, _) => return Lookup::Sensitive,
                 (Value::Map(m), Step::Key(k)) => match m.get(*k) {
                     Some(v) => v,
@@ -84,7 +88,7 @@ impl Value {
                         Some(v) => v,
                         None => return Lookup::Unset,
                     },
-                    Some(Value::Unknown) => return Lookup::Unknown,
+                    Some(Value::Unknown | Value::UnknownFrom(_)) => return Lookup::Unknown,
                     _ => return Lookup::Unset,
                 },
                 (Value::List(l), Step::Index(i)) => match l.get(*i) {
@@ -96,7 +100,7 @@ impl Value {
         }
         match cur {
             Value::Null => Lookup::Unset,
-            Value::Unknown => Lookup::Unknown,
+            Value::Unknown | Value::UnknownFrom(_) => Lookup::Unknown,
             Value::Sensitive => Lookup::Sensitive,
             v => Lookup::Set(v),
         }
@@ -147,13 +151,35 @@ impl Value {
     }
 
     pub fn is_unknown(&self) -> bool {
-        matches!(self, Value::Unknown)
+        matches!(self, Value::Unknown | Value::UnknownFrom(_))
+    }
+
+    /// Where an unknown value comes from (an absolute resource attribute), when known.
+    pub fn origin(&self) -> Option<&str> {
+        match self {
+            Value::UnknownFrom(o) => Some(o),
+            _ => None,
+        }
+    }
+
+    /// The origin of the unknown value at a dotted path, when there is one.
+    pub fn origin_at(&self, dotted: &str) -> Option<&str> {
+        let mut cur = self;
+        for key in dotted.split('.') {
+            cur = match cur {
+                Value::Map(m) => m.get(key)?,
+                Value::List(l) => l.first()?.get(key)?,
+                Value::UnknownFrom(o) => return Some(o),
+                _ => return None,
+            };
+        }
+        cur.origin()
     }
 
     /// True when the value or anything inside it is unknown.
     pub fn contains_unknown(&self) -> bool {
         match self {
-            Value::Unknown => true,
+            Value::Unknown | Value::UnknownFrom(_) => true,
             Value::List(l) => l.iter().any(Value::contains_unknown),
             Value::Map(m) => m.values().any(Value::contains_unknown),
             _ => false,
@@ -178,7 +204,7 @@ impl Value {
             Value::String(_) => "string",
             Value::List(_) => "list",
             Value::Map(_) => "object",
-            Value::Unknown => "unknown",
+            Value::Unknown | Value::UnknownFrom(_) => "unknown",
             Value::Sensitive => "sensitive",
         }
     }
@@ -262,7 +288,9 @@ impl Value {
             Value::Map(m) => {
                 serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
             }
-            Value::Unknown => serde_json::Value::String("(known after apply)".into()),
+            Value::Unknown | Value::UnknownFrom(_) => {
+                serde_json::Value::String("(known after apply)".into())
+            }
             Value::Sensitive => serde_json::Value::String("(sensitive)".into()),
         }
     }
@@ -310,7 +338,7 @@ impl fmt::Display for Value {
             Value::Bool(b) => write!(f, "{b}"),
             Value::Number(n) => write!(f, "{n}"),
             Value::String(s) => write!(f, "{s}"),
-            Value::Unknown => write!(f, "(known after apply)"),
+            Value::Unknown | Value::UnknownFrom(_) => write!(f, "(known after apply)"),
             Value::Sensitive => write!(f, "(sensitive)"),
             other => write!(f, "{}", other.to_json()),
         }

@@ -1,6 +1,7 @@
 //! Loaders: one module per input format, all producing the same [`Inventory`].
 
 pub mod config;
+pub mod hcl;
 pub mod plan;
 pub mod tfstate;
 
@@ -52,15 +53,10 @@ pub struct LoadOptions {
 }
 
 /// Loads one source (a file or a directory), detecting its format.
-pub fn load_source(path: &Path, _opts: &LoadOptions) -> Result<Inventory> {
+pub fn load_source(path: &Path, opts: &LoadOptions) -> Result<Inventory> {
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
-        return Err(InputError::new(
-            path,
-            "is a directory: reading Terraform configuration directories is not supported by this build",
-        )
-        .help("pass `terraform show -json` output of a plan or state")
-        .into());
+        return hcl::load_dir(path, &hcl::HclOptions::from_env(opts.var_files.clone()));
     }
     let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
     load_bytes(path, &text)

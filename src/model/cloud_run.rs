@@ -101,6 +101,20 @@ pub fn runtime_sa(graph: &ResourceGraph<'_>, scope: &Scope<'_>, path: &str) -> F
             Field::default(RuntimeSa::DefaultCompute { email: None }, path, span)
         }
         Read::Unknown | Read::Sensitive => {
+            if let Some(origin) = scope.values.origin_at(path)
+                && let Some(t) = super::origin_resource(graph, scope.resource, origin)
+                && graph.resource(t).rtype == "google_service_account"
+            {
+                let account = graph.resource(t);
+                return Field::set(
+                    RuntimeSa::Dedicated {
+                        email: account_email(account),
+                        account: Some(account.address.clone()),
+                    },
+                    path,
+                    span,
+                );
+            }
             for reference in scope.references(path) {
                 if reference.contains("data.google_compute_default_service_account") {
                     return Field::set(RuntimeSa::DefaultCompute { email: None }, path, span);
@@ -115,7 +129,7 @@ pub fn runtime_sa(graph: &ResourceGraph<'_>, scope: &Scope<'_>, path: &str) -> F
                 {
                     return Field::set(
                         RuntimeSa::Dedicated {
-                            email: None,
+                            email: account_email(graph.resource(t)),
                             account: Some(graph.resource(t).address.clone()),
                         },
                         path,
@@ -138,6 +152,24 @@ pub fn runtime_sa(graph: &ResourceGraph<'_>, scope: &Scope<'_>, path: &str) -> F
             Field::unknown(path, span)
         }
     }
+}
+
+/// The email of a declared `google_service_account`: its value, or, when the plan does not know
+/// it yet, `{account_id}@{project}.iam.gserviceaccount.com`, the only email the API gives it
+/// (provider 6.13 and later derive it the same way at plan time).
+fn account_email(account: &Resource) -> Option<String> {
+    let text = |key: &str| match account.values.at(key) {
+        Lookup::Set(Value::String(s)) if !s.is_empty() => Some(s.as_str()),
+        _ => None,
+    };
+    if let Some(email) = text("email") {
+        return Some(email.to_string());
+    }
+    Some(format!(
+        "{}@{}.iam.gserviceaccount.com",
+        text("account_id")?,
+        text("project")?
+    ))
 }
 
 trait EndsWithType {
@@ -297,7 +329,7 @@ pub fn annotation<'a>(scope: &Scope<'a>, block: &str, key: &str) -> Read<'a> {
     match scope.values.lookup(&steps) {
         Lookup::Set(Value::Map(m)) => match m.get(key) {
             Some(v @ Value::String(s)) if !s.is_empty() => Read::Set(v),
-            Some(Value::Unknown) => Read::Unknown,
+            Some(Value::Unknown | Value::UnknownFrom(_)) => Read::Unknown,
             Some(Value::Sensitive) => Read::Sensitive,
             _ => Read::NotWritten,
         },
@@ -417,14 +449,18 @@ pub fn connector_values(r: &Resource) -> Vec<String> {
 /// Cloud SQL connection names a Cloud Run resource attaches.
 pub fn cloud_sql_values(r: &Resource) -> Vec<String> {
     let s = run_scope(r);
-    match cloud_sql(&s, &r.rtype).known() {
+    match cloud_sql(&s, &r.rtype, None).known() {
         Some(list) => list.clone(),
         None => Vec::new(),
     }
 }
 
 /// Cloud SQL instances attached: v2 volumes, or the v1 annotation.
-pub fn cloud_sql(scope: &Scope<'_>, rtype: &str) -> Field<Vec<String>> {
+pub fn cloud_sql(
+    scope: &Scope<'_>,
+    rtype: &str,
+    graph: Option<&ResourceGraph<'_>>,
+) -> Field<Vec<String>> {
     if rtype == "google_cloud_run_service" {
         let attr = "template.metadata.annotations[\"run.googleapis.com/cloudsql-instances\"]";
         let span = scope.span("template.metadata.annotations");
@@ -462,6 +498,12 @@ pub fn cloud_sql(scope: &Scope<'_>, rtype: &str) -> Field<Vec<String>> {
                 for it in items {
                     match it {
                         Value::String(s) => list.push(s.clone()),
+                        Value::UnknownFrom(origin) => {
+                            match graph.and_then(|g| sql_connection(g, scope.resource, origin)) {
+                                Some(c) => list.push(c),
+                                None => return Field::unknown(attr, span),
+                            }
+                        }
                         _ => return Field::unknown(attr, span),
                     }
                 }
@@ -473,6 +515,27 @@ pub fn cloud_sql(scope: &Scope<'_>, rtype: &str) -> Field<Vec<String>> {
     list.sort();
     list.dedup();
     Field::set(list, attr, span)
+}
+
+/// The connection name of the Cloud SQL instance an unknown value comes from:
+/// `project:region:name`, as the provider computes it.
+fn sql_connection(graph: &ResourceGraph<'_>, from: &Resource, origin: &str) -> Option<String> {
+    let t = super::origin_resource(graph, from, origin)?;
+    let sql = graph.resource(t);
+    if sql.rtype != "google_sql_database_instance" {
+        return None;
+    }
+    let v = &sql.values;
+    if let Some(c) = v.get("connection_name").and_then(Value::as_str) {
+        return Some(c.to_string());
+    }
+    let part = |k: &str| v.get(k).and_then(Value::as_str);
+    Some(format!(
+        "{}:{}:{}",
+        part("project")?,
+        part("region")?,
+        part("name")?
+    ))
 }
 
 /// Domains reach a service through domain mappings or a load balancer.

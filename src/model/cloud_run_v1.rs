@@ -102,7 +102,7 @@ pub fn service(graph: &ResourceGraph<'_>, i: usize) -> Option<Service> {
             egress,
             direct_vpc,
         },
-        cloud_sql: cloud_sql(&scope, &r.rtype),
+        cloud_sql: cloud_sql(&scope, &r.rtype, Some(graph)),
         cloud_sql_addresses: graph
             .linked_of_type(i, "google_sql_database_instance")
             .iter()

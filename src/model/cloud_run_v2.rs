@@ -51,11 +51,18 @@ fn build(graph: &ResourceGraph<'_>, i: usize, kind: ServiceKind) -> Option<Servi
         }
         Read::Unknown | Read::Sensitive => {
             let refs = scope.references(&connector_path);
-            let declared = refs.iter().find_map(|reference| {
-                graph
-                    .resolve_reference(r, reference)
-                    .into_iter()
-                    .find(|&t| graph.resource(t).rtype == "google_vpc_access_connector")
+            let from_origin = scope
+                .values
+                .origin_at(&connector_path)
+                .and_then(|o| super::origin_resource(graph, r, o))
+                .filter(|&t| graph.resource(t).rtype == "google_vpc_access_connector");
+            let declared = from_origin.or_else(|| {
+                refs.iter().find_map(|reference| {
+                    graph
+                        .resolve_reference(r, reference)
+                        .into_iter()
+                        .find(|&t| graph.resource(t).rtype == "google_vpc_access_connector")
+                })
             });
             match declared {
                 Some(t) => Field::set(
@@ -92,7 +99,7 @@ fn build(graph: &ResourceGraph<'_>, i: usize, kind: ServiceKind) -> Option<Servi
         Read::Set(_) | Read::NotWritten => Field::default(None, &nic_path, scope.span(&nic_path)),
         _ => Field::unknown(&nic_path, scope.span(&nic_path)),
     };
-    let cloud_sql = cloud_sql(&scope, &r.rtype);
+    let cloud_sql = cloud_sql(&scope, &r.rtype, Some(graph));
     let cloud_sql_addresses = graph
         .linked_of_type(i, "google_sql_database_instance")
         .iter()

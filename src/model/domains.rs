@@ -72,7 +72,7 @@ fn designates(
             let name = b.values.get("name").and_then(Value::as_str);
             Some(name == Some(last_segment(s)))
         }
-        Some(Value::Unknown) | None if !references.is_empty() => {
+        Some(Value::Unknown | Value::UnknownFrom(_)) | None if !references.is_empty() => {
             let from = graph.resource(url_map);
             Some(
                 references
@@ -80,7 +80,7 @@ fn designates(
                     .any(|r| graph.resolve_reference(from, r).contains(&backend)),
             )
         }
-        Some(Value::Unknown) => None,
+        Some(Value::Unknown | Value::UnknownFrom(_)) => None,
         _ => Some(false),
     }
 }

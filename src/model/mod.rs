@@ -555,6 +555,17 @@ impl<'a> Scope<'a> {
     }
 }
 
+/// The declared resource an unknown value comes from, when the source kept its origin (the
+/// static evaluator does: `google_sql_database_instance.main.connection_name`).
+pub fn origin_resource(graph: &ResourceGraph<'_>, from: &Resource, origin: &str) -> Option<usize> {
+    let (base, key) = crate::graph::reference_target(origin)?;
+    let reference = match key {
+        Some(k) => format!("{base}{k}"),
+        None => base,
+    };
+    graph.resolve_reference(from, &reference).into_iter().next()
+}
+
 fn config_blocks<'c>(cfg: &'c ConfigBody, dotted: &str) -> &'c [ConfigBody] {
     let mut parts: Vec<&str> = dotted.split('.').collect();
     let Some(last) = parts.pop() else { return &[] };
