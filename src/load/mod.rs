@@ -3,6 +3,7 @@
 pub mod config;
 pub mod hcl;
 pub mod plan;
+pub mod stream;
 pub mod tfstate;
 
 use std::collections::BTreeMap;
@@ -94,16 +95,14 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
         .at(line, col)
         .into());
     }
+    if stream::looks_like_stream(body) {
+        return stream::load_stream(path, text);
+    }
     let envelope: plan::Envelope<'_> = match serde_json::from_slice(body) {
         Ok(e) => e,
         Err(e) if e.is_data() || e.is_syntax() || e.is_eof() => {
-            if looks_like_stream(body) {
-                return Err(InputError::new(
-                    path,
-                    "is a `terraform plan -json` line stream: it lists planned actions, not attribute values",
-                )
-                .help("pass `terraform show -json PLANFILE` output for the environment")
-                .into());
+            if stream::looks_like_stream(body) {
+                return stream::load_stream(path, text);
             }
             let what = if e.is_eof() {
                 "ends early (truncated JSON?)".to_string()
@@ -144,16 +143,6 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
         "is JSON but not a Terraform plan or state: expected `format_version` with `planned_values`/`resource_changes` (show -json of a plan), `values` (show -json of a state) or `version: 4` (a .tfstate)",
     )
     .into())
-}
-
-fn looks_like_stream(body: &[u8]) -> bool {
-    let first_line = body.split(|&b| b == b'\n').next().unwrap_or_default();
-    match serde_json::from_slice::<serde_json::Value>(first_line) {
-        Ok(v) => {
-            v.get("@level").is_some() || v.get("type").and_then(|t| t.as_str()) == Some("version")
-        }
-        Err(_) => false,
-    }
 }
 
 /// serde_json appends " at line X column Y" to its messages; we print the place ourselves.
@@ -329,8 +318,8 @@ mod tests {
         assert!(err("{\"foo\": 1}").contains("not a Terraform plan or state"));
         assert!(err("{\"version\": 3, \"lineage\": \"x\"}").contains("version 3 is not supported"));
         assert!(
-            err("{\"@level\":\"info\",\"type\":\"version\"}\n{\"type\":\"change_summary\"}\n")
-                .contains("line stream")
+            err("{\"@level\":\"info\",\"type\":\"change_summary\"}\n")
+                .contains("no `version` message")
         );
     }
 

@@ -480,22 +480,47 @@ impl<'c> Evaluator<'c> {
     pub fn template(&mut self, t: &Template) -> EvalResult {
         let mut out = String::new();
         let mut unknown: Option<Value> = None;
-        self.template_into(t, &mut out, &mut unknown)?;
+        self.template_into(t, &mut out, &mut unknown, false, false)?;
         match unknown {
             Some(u) => Ok(u),
             None => Ok(Value::String(out)),
         }
     }
 
-    fn template_into(
-        &mut self,
-        t: &Template,
-        out: &mut String,
-        unknown: &mut Option<Value>,
-    ) -> Result<(), EvalError> {
-        for el in t.iter() {
+    /// Renders a template; `lead`/`tail` strip the whitespace at its start/end (set by a `~`
+    /// on the directive around it), as do `~` marks on neighbouring interpolations.
+    fn template_into(&mut self, t: &Template, out: &mut String, unknown: &mut Option<Value>, lead: bool, tail: bool) -> Result<(), EvalError> {
+        let elements: Vec<&Element> = t.iter().collect();
+        let strips_after = |el: &Element| match el {
+            Element::Interpolation(i) => i.strip.strip_end(),
+            Element::Directive(d) => match d.as_ref() {
+                Directive::If(ifd) => ifd.endif_expr.strip.strip_end(),
+                Directive::For(fd) => fd.endfor_expr.strip.strip_end(),
+            },
+            Element::Literal(_) => false,
+        };
+        let strips_before = |el: &Element| match el {
+            Element::Interpolation(i) => i.strip.strip_start(),
+            Element::Directive(d) => match d.as_ref() {
+                Directive::If(ifd) => ifd.if_expr.strip.strip_start(),
+                Directive::For(fd) => fd.for_expr.strip.strip_start(),
+            },
+            Element::Literal(_) => false,
+        };
+        for (idx, el) in elements.iter().enumerate() {
             match el {
-                Element::Literal(s) => out.push_str(s.value()),
+                Element::Literal(s) => {
+                    let mut text: &str = s.value();
+                    let trim_start = if idx == 0 { lead } else { strips_after(elements[idx - 1]) };
+                    let trim_end = if idx + 1 == elements.len() { tail } else { strips_before(elements[idx + 1]) };
+                    if trim_start {
+                        text = text.trim_start();
+                    }
+                    if trim_end {
+                        text = text.trim_end();
+                    }
+                    out.push_str(text);
+                }
                 Element::Interpolation(i) => {
                     let v = self.eval(&i.expr)?;
                     match to_template_string(&v) {
@@ -509,27 +534,27 @@ impl<'c> Evaluator<'c> {
                     }
                 }
                 Element::Directive(d) => match d.as_ref() {
-                    Directive::If(ifd) => match self.eval(&ifd.if_expr.cond_expr)?.as_bool() {
-                        Some(true) => self.template_into(&ifd.if_expr.template, out, unknown)?,
-                        Some(false) => {
-                            if let Some(el) = &ifd.else_expr {
-                                self.template_into(&el.template, out, unknown)?;
+                    Directive::If(ifd) => {
+                        let end_strip = ifd.endif_expr.strip.strip_start();
+                        match self.eval(&ifd.if_expr.cond_expr)?.as_bool() {
+                            Some(true) => {
+                                let tail = ifd.else_expr.as_ref().map_or(end_strip, |e| e.strip.strip_start());
+                                self.template_into(&ifd.if_expr.template, out, unknown, ifd.if_expr.strip.strip_end(), tail)?
                             }
+                            Some(false) => {
+                                if let Some(el) = &ifd.else_expr {
+                                    self.template_into(&el.template, out, unknown, el.strip.strip_end(), end_strip)?;
+                                }
+                            }
+                            None => *unknown = Some(Value::Unknown),
                         }
-                        None => *unknown = Some(Value::Unknown),
-                    },
+                    }
                     Directive::For(fd) => {
                         let fe = &fd.for_expr;
                         let coll = self.eval(&fe.collection_expr)?;
                         let items: Vec<(Value, Value)> = match coll {
-                            Value::List(l) => l
-                                .into_iter()
-                                .enumerate()
-                                .map(|(i, v)| (Value::Number(i as f64), v))
-                                .collect(),
-                            Value::Map(m) => {
-                                m.into_iter().map(|(k, v)| (Value::String(k), v)).collect()
-                            }
+                            Value::List(l) => l.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect(),
+                            Value::Map(m) => m.into_iter().filter(|(k, _)| k != RESOURCE_MARKER).map(|(k, v)| (Value::String(k), v)).collect(),
                             _ => {
                                 *unknown = Some(Value::Unknown);
                                 continue;
@@ -541,7 +566,7 @@ impl<'c> Evaluator<'c> {
                                 self.iter_vars.push((kv.as_str().to_string(), k));
                             }
                             self.iter_vars.push((fe.value_var.as_str().to_string(), v));
-                            let r = self.template_into(&fe.template, out, unknown);
+                            let r = self.template_into(&fe.template, out, unknown, fe.strip.strip_end(), fd.endfor_expr.strip.strip_start());
                             self.iter_vars.truncate(base);
                             r?;
                         }

@@ -298,16 +298,8 @@ pub fn call(
                 _ => return Err(err("takes a list".into())),
             }
         }
-        "distinct" => match args.as_slice() {
-            [Value::List(l)] => {
-                let mut out: Vec<Value> = Vec::new();
-                for v in l {
-                    if !out.iter().any(|x| equal(x, v)) {
-                        out.push(v.clone());
-                    }
-                }
-                Value::List(out)
-            }
+        "distinct" => match args.into_iter().next() {
+            Some(Value::List(l)) => Value::List(distinct(l)),
             _ => return Err(err("takes a list".into())),
         },
         "lower" => string_fn(&args, str::to_lowercase).map_err(err)?,
@@ -641,16 +633,44 @@ fn string_fn(args: &[Value], f: impl Fn(&str) -> String) -> Result<Value, String
 
 /// Sets of strings come out sorted, as Terraform orders them.
 fn to_set(items: Vec<Value>) -> Value {
+    if items.iter().all(|v| matches!(v, Value::String(_))) {
+        let set: std::collections::BTreeSet<String> = items
+            .into_iter()
+            .filter_map(|v| match v {
+                Value::String(s) => Some(s),
+                _ => None,
+            })
+            .collect();
+        return Value::List(set.into_iter().map(Value::String).collect());
+    }
+    Value::List(distinct(items))
+}
+
+/// The first occurrence of each value, in order; linear for strings and numbers.
+fn distinct(items: Vec<Value>) -> Vec<Value> {
+    let mut seen_text: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut out: Vec<Value> = Vec::new();
     for v in items {
-        if !out.iter().any(|x| equal(x, &v)) {
-            out.push(v);
+        let key = match &v {
+            Value::String(s) => Some(format!("s{s}")),
+            Value::Number(n) => Some(format!("n{n}")),
+            Value::Bool(b) => Some(format!("b{b}")),
+            _ => None,
+        };
+        match key {
+            Some(k) => {
+                if seen_text.insert(k) {
+                    out.push(v);
+                }
+            }
+            None => {
+                if !out.iter().any(|x| equal(x, &v)) {
+                    out.push(v);
+                }
+            }
         }
     }
-    if out.iter().all(|v| matches!(v, Value::String(_))) {
-        out.sort_by(|a, b| a.as_str().cmp(&b.as_str()));
-    }
-    Value::List(out)
+    out
 }
 
 /// `format` with Terraform's verbs: %s %d %f %v %q %t %%, with widths and precision.

@@ -415,7 +415,7 @@ impl Instance {
                     return Some(Vec::new());
                 }
             };
-            if !self.loader.take_instances(pairs.len()) {
+            if !self.take_instances(pairs.len(), what, loc) {
                 return Some(Vec::new());
             }
             return Some(
@@ -453,7 +453,7 @@ impl Instance {
                     return Some(Vec::new());
                 }
             };
-            if !self.loader.take_instances(n) {
+            if !self.take_instances(n, what, loc) {
                 return Some(Vec::new());
             }
             return Some(
@@ -463,6 +463,11 @@ impl Instance {
             );
         }
         None
+    }
+
+    fn take_instances(&self, n: usize, what: &str, loc: &Loc) -> bool {
+        let path = self.def.files.get(loc.file).map_or(self.def.dir.as_path(), |f| f.path.as_path());
+        self.loader.take_instances(n, what, path, self.def.span(loc).as_ref())
     }
 
     fn expand_resource(&self, def: &ResourceDef) -> ResResult {

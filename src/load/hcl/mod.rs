@@ -35,7 +35,9 @@ pub struct Loader {
     defs: RefCell<HashMap<PathBuf, Rc<ModuleDef>>>,
     installed: Vec<(String, String, PathBuf)>,
     instances: Cell<usize>,
-    limit_hit: Cell<bool>,
+    /// An error that stops the whole evaluation (a limit exceeded deep inside a lazy
+    /// evaluation), reported once it unwinds.
+    pub fatal: RefCell<Option<Error>>,
 }
 
 impl Loader {
@@ -48,18 +50,28 @@ impl Loader {
         }
     }
 
-    /// Counts instances against the limit; false (and a note) once it is exceeded.
-    pub fn take_instances(&self, n: usize) -> bool {
+    /// Counts instances against the limit; false (and a fatal error naming `what`) once it is
+    /// exceeded, so memory stays bounded whatever the configuration asks for.
+    pub fn take_instances(
+        &self,
+        n: usize,
+        what: &str,
+        path: &Path,
+        span: Option<&crate::inventory::Span>,
+    ) -> bool {
         let total = self.instances.get().saturating_add(n);
         self.instances.set(total);
         if total > MAX_INSTANCES {
-            if !self.limit_hit.replace(true) {
-                self.notes.borrow_mut().push(LoadNote {
-                    span: None,
-                    message: format!(
-                        "more than {MAX_INSTANCES} resource or module instances: expansion stopped"
-                    ),
-                });
+            let mut fatal = self.fatal.borrow_mut();
+            if fatal.is_none() {
+                *fatal = Some(
+                    InputError::new(
+                        path,
+                        format!("{what} expands to {n} instances: tfparity stops at {MAX_INSTANCES} resource and module instances per environment"),
+                    )
+                    .at_span(span)
+                    .into(),
+                );
             }
             return false;
         }
@@ -450,7 +462,7 @@ pub fn load_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
         defs: RefCell::new(HashMap::new()),
         installed: installed_modules(dir),
         instances: Cell::new(0),
-        limit_hit: Cell::new(false),
+        fatal: RefCell::new(None),
     });
     let mut notes = Vec::new();
     let vars = root_variables(&root_def, opts, &mut notes)?;
@@ -500,7 +512,11 @@ pub fn load_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
     )?;
     validate(&root_def, &vars, |f| root.scope_for(f))?;
     let mut resources = Vec::new();
-    root.collect(&mut resources)?;
+    let collected = root.collect(&mut resources);
+    if let Some(e) = loader.fatal.borrow_mut().take() {
+        return Err(e);
+    }
+    collected?;
     let mut inv = Inventory {
         sources: vec![SourceInfo {
             path: dir.to_path_buf(),
@@ -515,3 +531,5 @@ pub fn load_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
     inv.finish();
     Ok(inv)
 }
+#[cfg(test)]
+mod tests;
