@@ -95,7 +95,10 @@ impl Value {
                     Some(v) => v,
                     None => return Lookup::Unset,
                 },
-                _ => return Lookup::Unset,
+                (Value::Null, _) => return Lookup::Unset,
+                // A scalar where a block or object belongs: the value is malformed, so what it
+                // says cannot be read; unknown rather than a guessed default.
+                _ => return Lookup::Unknown,
             };
         }
         match cur {

@@ -375,7 +375,7 @@ fn markdown_report_snapshot() {
 }
 
 #[test]
-#[ignore = "bug: `inventory --format json` gives a service's kind as `run_v2_service` (serde's snake_case of the enum) while `check --format json` and the inventory table say `cloud_run_v2_service`"]
+
 fn inventory_json_and_report_json_agree_on_service_kind() {
     let report = json_report();
     let r = run(tfparity(), &["inventory", "--format", "json"]);

@@ -13,7 +13,12 @@ fn check(args: &[&str]) -> Value {
         .args(args)
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(1), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
@@ -25,14 +30,20 @@ fn summary(report: &Value) -> BTreeMap<String, (String, BTreeSet<String>, BTreeS
         .iter()
         .map(|c| {
             let findings = c["findings"].as_array().unwrap();
-            let subjects = findings.iter().filter_map(|f| f["subject"].as_str().map(str::to_string)).collect();
+            let subjects = findings
+                .iter()
+                .filter_map(|f| f["subject"].as_str().map(str::to_string))
+                .collect();
             let keys = findings
                 .iter()
                 .flat_map(|f| f["evidence"].as_array().unwrap().iter())
                 .flat_map(|e| e["keys"].as_array().cloned().unwrap_or_default())
                 .filter_map(|k| k.as_str().map(str::to_string))
                 .collect();
-            (c["name"].as_str().unwrap().to_string(), (c["status"].as_str().unwrap().to_string(), subjects, keys))
+            (
+                c["name"].as_str().unwrap().to_string(),
+                (c["status"].as_str().unwrap().to_string(), subjects, keys),
+            )
         })
         .collect()
 }
@@ -40,7 +51,12 @@ fn summary(report: &Value) -> BTreeMap<String, (String, BTreeSet<String>, BTreeS
 #[test]
 fn hcl_directories_reach_the_plans_verdicts() {
     let plan = check(&[]);
-    let hcl = check(&["--env", "dev=infra/envs/dev", "--env", "prod=infra/envs/prod"]);
+    let hcl = check(&[
+        "--env",
+        "dev=infra/envs/dev",
+        "--env",
+        "prod=infra/envs/prod",
+    ]);
     assert_eq!(hcl["environments"][0]["sources"][0]["kind"], "hcl");
     assert_eq!(plan["environments"][0]["sources"][0]["kind"], "plan");
     let (p, h) = (summary(&plan), summary(&hcl));
@@ -54,8 +70,18 @@ fn hcl_directories_reach_the_plans_verdicts() {
 
 #[test]
 fn hcl_findings_point_at_tf_lines() {
-    let hcl = check(&["--env", "dev=infra/envs/dev", "--env", "prod=infra/envs/prod"]);
-    let ingress = hcl["checks"].as_array().unwrap().iter().find(|c| c["name"] == "ingress").unwrap();
+    let hcl = check(&[
+        "--env",
+        "dev=infra/envs/dev",
+        "--env",
+        "prod=infra/envs/prod",
+    ]);
+    let ingress = hcl["checks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == "ingress")
+        .unwrap();
     let locations: Vec<String> = ingress["findings"]
         .as_array()
         .unwrap()
@@ -65,7 +91,13 @@ fn hcl_findings_point_at_tf_lines() {
         .filter_map(|e| e["location"]["file"].as_str().map(str::to_string))
         .collect();
     assert!(!locations.is_empty());
-    assert!(locations.iter().all(|f| f.ends_with(".tf")), "{locations:?}");
+    assert!(
+        locations.iter().all(|f| f.ends_with(".tf")),
+        "{locations:?}"
+    );
     // prod's ingress is decided in its services.tf, where the module call sets it.
-    assert!(locations.iter().any(|f| f == "infra/envs/prod/services.tf"), "{locations:?}");
+    assert!(
+        locations.iter().any(|f| f == "infra/envs/prod/services.tf"),
+        "{locations:?}"
+    );
 }

@@ -51,7 +51,7 @@ struct Parser<'a> {
 enum Lit {
     Str(String),
     Bool(bool),
-    Num,
+    Num(f64),
     List(Vec<Lit>),
     Map(Vec<(String, Lit)>),
     Null,
@@ -62,7 +62,7 @@ impl Lit {
         match self {
             Lit::Str(_) => "a string",
             Lit::Bool(_) => "a bool",
-            Lit::Num => "a number",
+            Lit::Num(_) => "a number",
             Lit::List(_) => "a list",
             Lit::Map(_) => "an object",
             Lit::Null => "null",
@@ -74,7 +74,7 @@ fn lit_from(v: hcl::Value) -> Lit {
     match v {
         hcl::Value::Null => Lit::Null,
         hcl::Value::Bool(b) => Lit::Bool(b),
-        hcl::Value::Number(_) => Lit::Num,
+        hcl::Value::Number(n) => Lit::Num(n.as_f64().unwrap_or(f64::NAN)),
         hcl::Value::String(s) => Lit::Str(s),
         hcl::Value::Array(a) => Lit::List(a.into_iter().map(lit_from).collect()),
         hcl::Value::Object(o) => Lit::Map(o.into_iter().map(|(k, v)| (k, lit_from(v))).collect()),
@@ -637,7 +637,12 @@ impl<'a> Parser<'a> {
                 ),
             ));
         };
-        let check_name = self.string(check_attr)?;
+        // A check may be named by name, id or item number.
+        let check_name = match self.value(check_attr)? {
+            Lit::Str(s) => s,
+            Lit::Num(n) if n.fract() == 0.0 && n >= 0.0 => format!("{n}"),
+            other => return Err(self.type_err(check_attr, "a check name, id or number", &other)),
+        };
         let Some(check) = crate::checks::lookup(&check_name) else {
             let names: Vec<&str> = crate::checks::names().collect();
             return Err(self.unknown_field("check", &check_name, check_attr.value.span(), &names));

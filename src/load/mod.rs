@@ -76,6 +76,16 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
         ))
         .into());
     }
+    if let Err(e) = std::str::from_utf8(text) {
+        // JSON is UTF-8 (RFC 8259 §8.1); a file that is not cannot be a Terraform export.
+        let (line, col) = line_col(text, e.valid_up_to());
+        return Err(InputError::new(
+            path,
+            "is not UTF-8 text: Terraform writes its JSON as UTF-8",
+        )
+        .at(line, col)
+        .into());
+    }
     let body = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     let offset = text.len() - body.len();
     let first = body.iter().position(|b| !b.is_ascii_whitespace());

@@ -95,13 +95,15 @@ impl<T> Field<T> {
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
 pub enum ServiceKind {
     /// `google_cloud_run_service` (Admin API v1).
+    #[serde(rename = "cloud_run_v1_service")]
     RunV1Service,
     /// `google_cloud_run_v2_service`.
+    #[serde(rename = "cloud_run_v2_service")]
     RunV2Service,
     /// `google_cloud_run_v2_job`.
+    #[serde(rename = "cloud_run_v2_job")]
     RunV2Job,
 }
 
@@ -512,6 +514,17 @@ impl<'a> Scope<'a> {
                 },
                 None => Read::Unknown,
             },
+        }
+    }
+
+    /// Reads an attribute or block the provider never computes itself (Optional, not
+    /// Computed: `env`, `volumes`, `vpc_access`). Unknown in the plan, it was written, even when
+    /// the configuration does not show it: a `dynamic` block with an unknown `for_each` is left
+    /// out of the plan's configuration.
+    pub fn read_written(&self, dotted: &str) -> Read<'a> {
+        match self.values.at(dotted) {
+            Lookup::Unknown => Read::Unknown,
+            _ => self.read(dotted),
         }
     }
 
