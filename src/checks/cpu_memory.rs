@@ -239,3 +239,221 @@ fn fix(fails: &[&Finding]) -> String {
         items.join(", ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CHECK;
+    use crate::checks::testkit::{Container, Env, Scenario, Svc, contract, has_evidence};
+    use crate::finding::Status;
+
+    fn pair(dev: Svc, prod: Svc) -> Scenario {
+        Scenario::new([Env::new("dev").service(dev), Env::new("prod").service(prod)])
+    }
+
+    #[test]
+    fn quantities_are_compared_by_value_not_spelling() {
+        let found = pair(
+            Svc::v2("api-dev").cpu("1").memory("512Mi"),
+            Svc::v1("api-prod").cpu("1000m").memory("0.5Gi"),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        let f = found.one(Status::Pass, "cpu 1, memory 512Mi");
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_service.api_prod",
+            Some("resources.limits.memory")
+        ));
+    }
+
+    #[test]
+    fn unset_limits_are_the_cloud_run_defaults() {
+        // Not written, in a create plan (unknown in `after`) and in an existing service (the API
+        // filled 1000m / 512Mi): both equal an explicit 1 vCPU / 512Mi.
+        let found = Scenario::new([
+            Env::new("dev").creating().service(Svc::v2("api-dev")),
+            Env::new("prod").service(Svc::v2("api-prod").cpu("1").memory("512Mi")),
+        ])
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        let existing = pair(Svc::v1("api-dev"), Svc::v2("api-prod"))
+            .contract(&contract(""))
+            .run(&CHECK);
+        assert_eq!(existing.verdict(), Status::Pass, "{existing}");
+    }
+
+    #[test]
+    fn binary_and_decimal_megabytes_differ() {
+        let found = pair(
+            Svc::v2("api-dev").memory("512Mi"),
+            Svc::v2("api-prod").memory("512M"),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(Status::Fail, "memory is 512Mi in dev but 512M in prod");
+        assert_eq!(f.subject.as_deref(), Some("memory"));
+        assert_eq!(f.role.as_deref(), Some("api"));
+        assert!(has_evidence(
+            f,
+            "dev",
+            "google_cloud_run_v2_service.api_dev",
+            Some("resources.limits.memory")
+        ));
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.value.as_deref() == Some("512M"))
+        );
+    }
+
+    const FRONTENDS: &str = r#"
+intentional_difference "small-in-prod" {
+  check     = "cpu_memory"
+  roles     = ["web"]
+  attribute = "memory"
+  values    = { dev = "2Gi", prod = "0.5Gi" }
+  reason    = "Static front end; dev runs the dev server."
+  expires   = "2027-01-31"
+}
+"#;
+
+    #[test]
+    fn a_declared_difference_is_intentional_in_any_spelling() {
+        let found = pair(
+            Svc::v2("web-dev").memory("2048Mi"),
+            Svc::v2("web-prod").memory("512Mi"),
+        )
+        .contract(&contract(FRONTENDS))
+        .run(&CHECK);
+        let f = found.one(Status::IntentionalDiff, "dev runs the dev server");
+        assert_eq!(f.subject.as_deref(), Some("memory"));
+        assert_eq!(found.verdict(), Status::IntentionalDiff, "{found}");
+    }
+
+    #[test]
+    fn a_declaration_with_other_values_or_expired_fails() {
+        let wrong = pair(
+            Svc::v2("web-dev").memory("2Gi"),
+            Svc::v2("web-prod").memory("256Mi"),
+        )
+        .contract(&contract(FRONTENDS))
+        .run(&CHECK);
+        let f = wrong.one(
+            Status::Fail,
+            "differs from the intentional difference `small-in-prod`",
+        );
+        assert!(
+            f.message.contains("prod: declared 0.5Gi, found 256Mi"),
+            "{}",
+            f.message
+        );
+        let expired = pair(
+            Svc::v2("web-dev").memory("2Gi"),
+            Svc::v2("web-prod").memory("512Mi"),
+        )
+        .contract(&contract(FRONTENDS))
+        .today("2027-02-01")
+        .run(&CHECK);
+        expired.one(Status::Fail, "expired on 2027-01-31");
+        // The declaration names `web` only: another role with the same gap fails.
+        let other_role = pair(
+            Svc::v2("api-dev").memory("2Gi"),
+            Svc::v2("api-prod").memory("512Mi"),
+        )
+        .contract(&contract(FRONTENDS))
+        .run(&CHECK);
+        other_role.one(
+            Status::Fail,
+            "role `api`: memory is 2Gi in dev but 512Mi in prod",
+        );
+    }
+
+    #[test]
+    fn at_least_reference_orders_instances() {
+        let rule = "profile {\n  at_least_reference = [\"min_instances\"]\n}\n";
+        let more = pair(
+            Svc::v2("api-dev").min_instances(1),
+            Svc::v2("api-prod").min_instances(3),
+        )
+        .contract(&contract(rule))
+        .run(&CHECK);
+        assert_eq!(more.verdict(), Status::Pass, "{more}");
+        more.one(Status::Pass, "min_instances 3 in prod ≥ 1 in dev");
+        let fewer = pair(Svc::v1("api-dev").min_instances(1), Svc::v2("api-prod"))
+            .contract(&contract(rule))
+            .run(&CHECK);
+        let f = fewer.one(Status::Fail, "the profile requires prod ≥ dev");
+        assert_eq!(f.subject.as_deref(), Some("min_instances"));
+        // Without the rule, more instances in prod is a plain difference.
+        let plain = pair(
+            Svc::v2("api-dev").min_instances(1),
+            Svc::v2("api-prod").min_instances(3),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        plain.one(Status::Fail, "min_instances is 1 in dev but 3 in prod");
+    }
+
+    #[test]
+    fn ignored_attributes_are_not_compared() {
+        let found = pair(
+            Svc::v2("api-dev").max_instances(5),
+            Svc::v2("api-prod").max_instances(50),
+        )
+        .contract(&contract("profile {\n  ignore = [\"max_instances\"]\n}\n"))
+        .run(&CHECK);
+        found.none(Status::Fail);
+        assert!(found.about("max_instances").is_empty(), "{found}");
+    }
+
+    #[test]
+    fn containers_pair_by_name() {
+        let found = pair(
+            Svc::v2("api-dev").containers(vec![
+                Container::named("app").cpu("2").memory("1Gi"),
+                Container::named("proxy").memory("256Mi"),
+            ]),
+            Svc::v2("api-prod").containers(vec![
+                Container::named("proxy").memory("256Mi"),
+                Container::named("app").cpu("2000m").memory("2Gi"),
+            ]),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(Status::Fail, "memory");
+        assert!(f.message.contains("container app"), "{found}");
+        assert!(f.message.contains("1Gi in dev but 2Gi in prod"), "{found}");
+    }
+
+    #[test]
+    fn a_limit_known_only_after_apply_needs_review() {
+        let found = pair(
+            Svc::v2("api-dev").memory("1Gi"),
+            Svc::v2("api-prod").containers(vec![
+                Container::default().limits_unknown("terraform_data.sizing.output"),
+            ]),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(Status::ReviewRequired, "memory");
+        assert!(f.message.contains("prod"), "{found}");
+        found.none(Status::Fail);
+    }
+
+    #[test]
+    fn without_a_contract_a_difference_needs_review() {
+        let found = pair(
+            Svc::v2("api-dev").memory("2Gi"),
+            Svc::v2("api-prod").memory("512Mi"),
+        )
+        .run(&CHECK);
+        found.one(
+            Status::ReviewRequired,
+            "memory is 2Gi in dev but 512Mi in prod",
+        );
+        assert_eq!(found.verdict(), Status::ReviewRequired);
+    }
+}

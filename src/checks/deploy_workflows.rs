@@ -179,6 +179,29 @@ fn summarise(docs: &[Yaml], norm: &dyn Fn(&str) -> String, out: &mut Summary) {
     }
 }
 
+/// Replaces project numbers in resource paths (`projects/412345678901/locations/...`, the form
+/// workload identity providers are written in) with `{project}`: the plan rarely shows a
+/// project's number (only default service account emails carry it), and a workflow of one
+/// environment names its own project there.
+fn project_numbers(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(i) = rest.find("projects/") {
+        let (head, tail) = rest.split_at(i + "projects/".len());
+        out.push_str(head);
+        let end = tail.find('/').unwrap_or(tail.len());
+        let segment = &tail[..end];
+        if !segment.is_empty() && segment.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str("{project}");
+        } else {
+            out.push_str(segment);
+        }
+        rest = &tail[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Workflow files under directories named `workflows`, for when none are declared.
 fn discover(base: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -266,7 +289,7 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
             continue;
         };
         let tokens = model.project_tokens();
-        let norm = |s: &str| normalise(s, &model.name, &tokens);
+        let norm = |s: &str| project_numbers(&normalise(s, &model.name, &tokens));
         let mut summary = Summary::default();
         let mut evidence = Vec::new();
         let mut broken = false;
@@ -403,6 +426,10 @@ jobs:
           tfparity check --format markdown
       - run: terraform apply tfplan
 "#;
+        assert_eq!(
+            project_numbers("projects/412345678901/locations/global/x projects/acme/y"),
+            "projects/{project}/locations/global/x projects/acme/y"
+        );
         let docs = YamlLoader::load_from_str(src).unwrap();
         let projects = vec!["jualuma-dev".to_string(), "412345678901".to_string()];
         let norm = |s: &str| normalise(s, "dev", &projects);
@@ -430,5 +457,235 @@ jobs:
             "{id}"
         );
         assert!(id.contains("projects/{project}/"), "{id}");
+    }
+}
+
+#[cfg(test)]
+mod scenario_tests {
+    use super::CHECK;
+    use crate::checks::testkit::{Env, NAMING, Scenario, Svc};
+    use crate::finding::Status;
+
+    /// A deploy workflow for `env` (project `acme-<env>`, number `number`).
+    fn workflow(env: &str, number: &str, gate: bool) -> String {
+        let gate = if gate {
+            "      - run: tfparity check --env dev=dev.json --env prod=prod.json\n"
+        } else {
+            ""
+        };
+        format!(
+            r#"name: deploy-{env}
+on:
+  push:
+    branches: [deploy/{env}]
+  workflow_dispatch:
+jobs:
+  deploy:
+    runs-on: ubuntu-latest
+    permissions:
+      id-token: write
+    steps:
+      - uses: actions/checkout@v4
+      - uses: google-github-actions/auth@v2
+        with:
+          workload_identity_provider: projects/{number}/locations/global/workloadIdentityPools/github/providers/github
+          service_account: terraform@acme-{env}.iam.gserviceaccount.com
+      - run: terraform -chdir=infra/envs/{env} init -input=false
+      - run: terraform -chdir=infra/envs/{env} plan -out tfplan
+{gate}      - run: terraform -chdir=infra/envs/{env} apply tfplan
+"#
+        )
+    }
+
+    fn declared(rest: &str) -> String {
+        format!(
+            "environment \"dev\" {{\n  workflows = [\"workflows/deploy-dev.yml\"]\n}}\nenvironment \"prod\" {{\n  workflows = [\"workflows/deploy-prod.yml\"]\n}}\n{NAMING}\n{rest}"
+        )
+    }
+
+    /// Dev and prod, each one service on its project's default account (so the model knows the
+    /// project numbers the workload identity provider paths use).
+    fn envs() -> [Env; 2] {
+        [
+            Env::new("dev").service(Svc::v2("api-dev")),
+            Env::new("prod").service(Svc::v2("api-prod")),
+        ]
+    }
+
+    #[test]
+    fn nothing_declared_needs_review_and_lists_what_exists() {
+        let found = Scenario::new(envs())
+            .contract(&format!(
+                "environment \"dev\" {{}}\nenvironment \"prod\" {{}}\n{NAMING}"
+            ))
+            .file(
+                ".github/workflows/deploy.yml",
+                &workflow("dev", "123456789012", true),
+            )
+            .run(&CHECK);
+        let f = found.one(
+            Status::ReviewRequired,
+            "no deploy workflow files are declared",
+        );
+        assert!(
+            f.message.contains("1 workflow file(s) exist"),
+            "{}",
+            f.message
+        );
+        assert!(f.evidence.iter().any(|e| {
+            e.location
+                .as_ref()
+                .is_some_and(|l| l.file.ends_with(".github/workflows/deploy.yml"))
+        }));
+        assert_eq!(found.verdict(), Status::ReviewRequired);
+        // Without a contract, nothing is declared either.
+        let bare = Scenario::new(envs())
+            .file("README.md", "no workflows here")
+            .run(&CHECK);
+        bare.one(Status::ReviewRequired, "none were found");
+    }
+
+    #[test]
+    fn workflows_identical_once_environment_names_are_taken_out_pass() {
+        let found = Scenario::new(envs())
+            .contract(&declared(""))
+            .file(
+                "workflows/deploy-dev.yml",
+                &workflow("dev", "123456789012", true),
+            )
+            .file(
+                "workflows/deploy-prod.yml",
+                &workflow("prod", "210987654321", true),
+            )
+            .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        let f = found.one(
+            Status::Pass,
+            "agree on triggers, identity, steps and the parity gate",
+        );
+        assert_eq!(f.environments, vec!["dev", "prod"]);
+        assert!(f.evidence.iter().any(|e| {
+            e.environment.as_deref() == Some("prod")
+                && e.location
+                    .as_ref()
+                    .is_some_and(|l| l.file.ends_with("workflows/deploy-prod.yml"))
+        }));
+    }
+
+    #[test]
+    fn identity_paths_compare_without_project_numbers_the_model_cannot_see() {
+        // Services on dedicated accounts: no default account email gives away the project
+        // numbers, which the workload identity provider paths are written with.
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("api-dev").runs_as("cr-api")),
+            Env::new("prod").service(Svc::v2("api-prod").runs_as("cr-api")),
+        ])
+        .contract(&declared(""))
+        .file(
+            "workflows/deploy-dev.yml",
+            &workflow("dev", "123456789012", true),
+        )
+        .file(
+            "workflows/deploy-prod.yml",
+            &workflow("prod", "210987654321", true),
+        )
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+    }
+
+    #[test]
+    fn a_missing_parity_gate_fails() {
+        let found = Scenario::new(envs())
+            .contract(&declared(""))
+            .file(
+                "workflows/deploy-dev.yml",
+                &workflow("dev", "123456789012", true),
+            )
+            .file(
+                "workflows/deploy-prod.yml",
+                &workflow("prod", "210987654321", false),
+            )
+            .run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "differ in parity_gate: dev `runs tfparity`, prod `no tfparity step`",
+        );
+        assert_eq!(f.subject.as_deref(), Some("parity_gate"));
+        assert_eq!(f.environments, vec!["dev", "prod"]);
+        found.one(Status::Fail, "differ in steps");
+    }
+
+    #[test]
+    fn declared_differences_are_intentional() {
+        let rest = r#"
+intentional_difference "prod-deploys-from-main" {
+  check     = "deploy_workflows"
+  attribute = "trigger"
+  reason    = "Prod deploys from main after review."
+}
+"#;
+        let prod = workflow("prod", "210987654321", true).replace("[deploy/prod]", "[main]");
+        let found = Scenario::new(envs())
+            .contract(&declared(rest))
+            .file(
+                "workflows/deploy-dev.yml",
+                &workflow("dev", "123456789012", true),
+            )
+            .file("workflows/deploy-prod.yml", &prod)
+            .run(&CHECK);
+        let f = found.one(
+            Status::IntentionalDiff,
+            "Prod deploys from main after review",
+        );
+        assert_eq!(f.subject.as_deref(), Some("trigger"));
+        assert_eq!(found.verdict(), Status::IntentionalDiff, "{found}");
+    }
+
+    #[test]
+    fn a_declared_file_that_is_missing_or_broken_fails() {
+        let missing = Scenario::new(envs())
+            .contract(&declared(""))
+            .file(
+                "workflows/deploy-dev.yml",
+                &workflow("dev", "123456789012", true),
+            )
+            .run(&CHECK);
+        let f = missing.one(
+            Status::Fail,
+            "workflows/deploy-prod.yml of prod cannot be read",
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.attribute.as_deref() == Some("contract workflows"))
+        );
+        let broken = Scenario::new(envs())
+            .contract(&declared(""))
+            .file(
+                "workflows/deploy-dev.yml",
+                &workflow("dev", "123456789012", true),
+            )
+            .file("workflows/deploy-prod.yml", "on: [push\njobs: {")
+            .run(&CHECK);
+        broken.one(Status::Fail, "is not valid YAML");
+    }
+
+    #[test]
+    fn one_environment_without_workflows_needs_review() {
+        let text = format!(
+            "environment \"dev\" {{\n  workflows = [\"workflows/deploy-dev.yml\"]\n}}\nenvironment \"prod\" {{}}\n{NAMING}"
+        );
+        let found = Scenario::new(envs())
+            .contract(&text)
+            .file(
+                "workflows/deploy-dev.yml",
+                &workflow("dev", "123456789012", true),
+            )
+            .run(&CHECK);
+        found.one(
+            Status::ReviewRequired,
+            "no deploy workflow files are declared for prod",
+        );
+        found.none(Status::Fail);
     }
 }

@@ -242,3 +242,172 @@ fn fix(fails: &[&Finding]) -> String {
         items.join("; ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CHECK;
+    use crate::checks::testkit::{Env, NAMING, Scenario, Svc, has_evidence};
+    use crate::finding::Status;
+
+    fn strategies(dev: &str, prod: &str, rest: &str) -> String {
+        format!(
+            "environment \"dev\" {{\n  domains = \"{dev}\"\n}}\nenvironment \"prod\" {{\n  domains = \"{prod}\"\n}}\n{NAMING}\n{rest}"
+        )
+    }
+
+    #[test]
+    fn run_app_in_dev_and_a_load_balancer_in_prod_pass() {
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("web-dev").public()),
+            Env::new("prod").service(
+                Svc::v2("web-prod")
+                    .ingress("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER")
+                    .public()
+                    .load_balancer(&["app.acme.com", "www.acme.com"]),
+            ),
+        ])
+        .contract(&strategies("run_app", "custom", ""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        found.one(
+            Status::Pass,
+            "`web` in dev is used on its run.app URL (run_app)",
+        );
+        let f = found.one(
+            Status::Pass,
+            "`web` in prod is served on app.acme.com, www.acme.com (custom)",
+        );
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_compute_url_map.web_prod",
+            Some("host")
+        ));
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.attribute.as_deref() == Some("contract domains"))
+        );
+    }
+
+    #[test]
+    fn the_load_balancer_chain_is_followed_through_references_in_a_create_plan() {
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("web-dev").public()),
+            Env::new("prod").creating().service(
+                Svc::v2("web-prod")
+                    .ingress("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER")
+                    .public()
+                    .load_balancer(&["app.acme.com"]),
+            ),
+        ])
+        .contract(&strategies("run_app", "custom", ""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        found.one(Status::Pass, "served on app.acme.com");
+    }
+
+    #[test]
+    fn a_domain_mapping_follows_the_custom_strategy() {
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v1("web-dev").public()),
+            Env::new("prod").service(Svc::v1("web-prod").public().domain_mapping("app.acme.com")),
+        ])
+        .contract(&strategies("run_app", "custom", ""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        let f = found.one(Status::Pass, "served on app.acme.com");
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_domain_mapping.app_acme_com",
+            Some("host")
+        ));
+    }
+
+    #[test]
+    fn custom_domains_in_a_run_app_environment_fail() {
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("web-dev").public().domain_mapping("dev.acme.com")),
+            Env::new("prod").service(Svc::v2("web-prod").public().domain_mapping("app.acme.com")),
+        ])
+        .contract(&strategies("run_app", "custom", ""))
+        .run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "has custom domains (dev.acme.com) but the environment's strategy is run_app",
+        );
+        assert_eq!(f.environments, vec!["dev"]);
+        assert!(has_evidence(
+            f,
+            "dev",
+            "google_cloud_run_v2_service.web_dev",
+            Some("domains")
+        ));
+    }
+
+    #[test]
+    fn an_external_service_without_a_domain_fails_the_custom_strategy() {
+        let found = Scenario::new([
+            Env::new("dev")
+                .service(Svc::v2("web-dev").public())
+                .service(Svc::v2("jobs-dev")),
+            Env::new("prod")
+                .service(Svc::v2("web-prod").public())
+                // Internal services need no domain.
+                .service(Svc::v2("jobs-prod").ingress("INGRESS_TRAFFIC_INTERNAL_ONLY")),
+        ])
+        .contract(&strategies("run_app", "custom", ""))
+        .run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "`web-prod` in prod is reachable from outside but has no custom domain",
+        );
+        assert_eq!(f.role.as_deref(), Some("web"));
+        found.one(
+            Status::Pass,
+            "`jobs` in prod is used on its run.app URL (custom)",
+        );
+    }
+
+    #[test]
+    fn a_declared_exception_is_intentional() {
+        let rest = r#"
+intentional_difference "approvals-on-run-app" {
+  check        = "domains"
+  roles        = ["approvals"]
+  environments = ["prod"]
+  reason       = "Staff-only tool reached through IAP on its run.app URL."
+}
+"#;
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("approvals-dev").public()),
+            Env::new("prod").service(Svc::v2("approvals-prod").public()),
+        ])
+        .contract(&strategies("run_app", "custom", rest))
+        .run(&CHECK);
+        let f = found.one(Status::IntentionalDiff, "Staff-only tool");
+        assert_eq!(f.environments, vec!["prod"]);
+        assert_eq!(found.verdict(), Status::IntentionalDiff);
+    }
+
+    #[test]
+    fn without_a_strategy_a_difference_needs_review() {
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("web-dev").public()),
+            Env::new("prod").service(Svc::v2("web-prod").public().domain_mapping("app.acme.com")),
+        ])
+        .run(&CHECK);
+        let f = found.one(
+            Status::ReviewRequired,
+            "custom domains in prod only (app.acme.com)",
+        );
+        assert_eq!(f.role.as_deref(), Some("web"));
+        let same = Scenario::new([
+            Env::new("dev").service(Svc::v2("web-dev").public()),
+            Env::new("prod").service(Svc::v2("web-prod").public()),
+        ])
+        .run(&CHECK);
+        assert_eq!(same.verdict(), Status::Pass, "{same}");
+    }
+}

@@ -315,3 +315,201 @@ fn fix(fails: &[&Finding]) -> String {
         items.join("; ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CHECK;
+    use crate::checks::testkit::{
+        Container, Env, Scenario, Svc, contract, has_evidence, names_key,
+    };
+    use crate::finding::Status;
+
+    fn pair(dev: Svc, prod: Svc) -> Scenario {
+        Scenario::new([Env::new("dev").service(dev), Env::new("prod").service(prod)])
+    }
+
+    #[test]
+    fn keys_match_by_name_in_any_order() {
+        let found = pair(
+            Svc::v2("api-dev")
+                .env("LOG_LEVEL", "debug")
+                .secret("DATABASE_URL", "db-url", Some("latest"))
+                .env("API_BASE", "https://api.dev.acme.com"),
+            Svc::v1("api-prod")
+                .env("API_BASE", "https://api.acme.com")
+                .env("LOG_LEVEL", "info")
+                .secret("DATABASE_URL", "db-url", Some("latest")),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        let f = found.one(Status::Pass, "the same 3 key(s)");
+        assert!(names_key(f, "DATABASE_URL") && names_key(f, "API_BASE"));
+        // Values are never part of a finding.
+        let shown = format!("{found:?}");
+        assert!(
+            !shown.contains("api.dev.acme.com") && !shown.contains("debug"),
+            "{shown}"
+        );
+    }
+
+    #[test]
+    fn missing_keys_fail_naming_them() {
+        let found = pair(
+            Svc::v2("web-dev")
+                .env("VITE_API_TARGET", "x")
+                .env("VITE_MARKETING_URL", "y"),
+            Svc::v2("web-prod").env("API_BASE_URL", "z"),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(Status::Fail, "env keys differ");
+        assert!(
+            f.message
+                .contains("only in dev: `VITE_API_TARGET` and `VITE_MARKETING_URL`"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message.contains("only in prod: `API_BASE_URL`"),
+            "{}",
+            f.message
+        );
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_v2_service.web_prod",
+            Some("template.containers.env")
+        ));
+        assert!(names_key(f, "API_BASE_URL") && names_key(f, "VITE_MARKETING_URL"));
+    }
+
+    #[test]
+    fn declared_renames_and_one_environment_keys_are_intentional() {
+        let rules = r#"
+env_key_rename {
+  roles  = ["web"]
+  keys   = { dev = "VITE_API_BASE_URL", prod = "API_BASE_URL" }
+  reason = "The prod build reads the runtime name."
+}
+env_key_only {
+  roles       = ["web"]
+  environment = "prod"
+  keys        = ["STRIPE_PRICE_ID"]
+  reason      = "Billing runs in prod only."
+}
+env_key_only {
+  environment = "dev"
+  keys        = ["DEBUG_TOOLBAR"]
+}
+"#;
+        let found = pair(
+            Svc::v2("web-dev")
+                .env("VITE_API_BASE_URL", "x")
+                .env("DEBUG_TOOLBAR", "1")
+                .env("LOG_LEVEL", "debug"),
+            Svc::v2("web-prod")
+                .env("LOG_LEVEL", "info")
+                .env("STRIPE_PRICE_ID", "price_1")
+                .env("API_BASE_URL", "y"),
+        )
+        .contract(&contract(rules))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::IntentionalDiff, "{found}");
+        let rename = found.one(
+            Status::IntentionalDiff,
+            "`VITE_API_BASE_URL` in dev is `API_BASE_URL` in prod",
+        );
+        assert!(names_key(rename, "API_BASE_URL"));
+        found.one(
+            Status::IntentionalDiff,
+            "`STRIPE_PRICE_ID` only in prod (declared: Billing runs in prod only.)",
+        );
+        found.one(Status::IntentionalDiff, "`DEBUG_TOOLBAR` only in dev");
+        // The rename is for `web` only.
+        let other = pair(
+            Svc::v2("api-dev").env("VITE_API_BASE_URL", "x"),
+            Svc::v2("api-prod").env("API_BASE_URL", "y"),
+        )
+        .contract(&contract(rules))
+        .run(&CHECK);
+        other.one(Status::Fail, "role `api`: env keys differ");
+    }
+
+    const FLAG: &str = r#"
+intentional_difference "beta-flag" {
+  check   = "env_keys"
+  keys    = ["BETA_CHECKOUT"]
+  reason  = "Trying the new checkout in dev first."
+  expires = "2027-01-15"
+}
+"#;
+
+    #[test]
+    fn keys_an_intentional_difference_names_are_accepted_until_it_expires() {
+        let scenario = || {
+            pair(
+                Svc::v2("api-dev").env("A", "1").env("BETA_CHECKOUT", "on"),
+                Svc::v2("api-prod").env("A", "1"),
+            )
+            .contract(&contract(FLAG))
+        };
+        let found = scenario().run(&CHECK);
+        let f = found.one(Status::IntentionalDiff, "Trying the new checkout");
+        assert_eq!(
+            f.accepted_by.as_ref().map(|a| a.name.as_str()),
+            Some("beta-flag")
+        );
+        assert!(names_key(f, "BETA_CHECKOUT"));
+        found.none(Status::Fail);
+        let later = scenario().today("2027-01-16").run(&CHECK);
+        let f = later.one(Status::Fail, "expired on 2027-01-15");
+        assert!(names_key(f, "BETA_CHECKOUT"));
+    }
+
+    #[test]
+    fn without_a_contract_differing_keys_fail() {
+        let found = pair(
+            Svc::v2("api-dev").env("A", "1").env("B", "2"),
+            Svc::v2("api-prod").env("A", "1"),
+        )
+        .run(&CHECK);
+        found.one(Status::Fail, "only in dev: `B`");
+    }
+
+    #[test]
+    fn containers_are_compared_by_name() {
+        let found = pair(
+            Svc::v2("api-dev").containers(vec![
+                Container::named("app").env("A", "1"),
+                Container::named("proxy").env("P", "1"),
+            ]),
+            Svc::v2("api-prod").containers(vec![
+                Container::named("proxy").env("P", "2"),
+                Container::named("app").env("A", "2").env("EXTRA", "3"),
+            ]),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(Status::Fail, "(container app): env keys differ");
+        assert!(f.message.contains("only in prod: `EXTRA`"), "{found}");
+        found.one(Status::Pass, "(container proxy)");
+    }
+
+    #[test]
+    fn env_vars_known_only_after_apply_need_review() {
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("api-dev").env("A", "1")),
+            Env::new("prod").creating().service(
+                Svc::v2("api-prod").containers(vec![Container::default().env_dynamic_unknown()]),
+            ),
+        ])
+        .contract(&contract(""))
+        .run(&CHECK);
+        found.one(
+            Status::ReviewRequired,
+            "env vars of prod are known only after apply",
+        );
+        found.none(Status::Fail);
+    }
+}

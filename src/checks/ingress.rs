@@ -251,3 +251,293 @@ fn fix(fails: &[&Finding]) -> String {
         }
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CHECK;
+    use crate::checks::testkit::{Env, Scenario, Svc, contract, has_evidence};
+    use crate::finding::Status;
+
+    fn pair(dev: Svc, prod: Svc) -> Scenario {
+        Scenario::new([Env::new("dev").service(dev), Env::new("prod").service(prod)])
+    }
+
+    #[test]
+    fn the_same_ingress_passes() {
+        let found = pair(
+            Svc::v2("api-dev").ingress("INGRESS_TRAFFIC_INTERNAL_ONLY"),
+            Svc::v2("api-prod").ingress("INGRESS_TRAFFIC_INTERNAL_ONLY"),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        let f = found.one(Status::Pass, "ingress `internal`");
+        assert_eq!(f.role.as_deref(), Some("api"));
+        assert!(has_evidence(
+            f,
+            "dev",
+            "google_cloud_run_v2_service.api_dev",
+            Some("ingress")
+        ));
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_v2_service.api_prod",
+            Some("ingress")
+        ));
+    }
+
+    #[test]
+    fn a_v1_annotation_and_a_v2_enum_are_compared_by_meaning() {
+        let found = pair(
+            Svc::v1("api-dev").ingress("internal-and-cloud-load-balancing"),
+            Svc::v2("api-prod").ingress("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        let f = found.one(Status::Pass, "internal-and-cloud-load-balancing");
+        assert!(has_evidence(
+            f,
+            "dev",
+            "google_cloud_run_service.api_dev",
+            Some("metadata.annotations[\"run.googleapis.com/ingress\"]")
+        ));
+    }
+
+    #[test]
+    fn unset_ingress_is_all_in_either_resource_kind_and_either_plan() {
+        // v1 without the annotation (existing), v2 not written in a create plan (unknown in
+        // `after` but absent from the configuration): both are `all`.
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v1("api-dev")),
+            Env::new("prod").creating().service(Svc::v2("api-prod")),
+        ])
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        found.one(Status::Pass, "ingress `all`");
+        let explicit = pair(
+            Svc::v1("api-dev"),
+            Svc::v2("api-prod").ingress("INGRESS_TRAFFIC_ALL"),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(explicit.verdict(), Status::Pass, "{explicit}");
+    }
+
+    #[test]
+    fn an_undeclared_difference_fails() {
+        let found = pair(
+            Svc::v2("api-dev"),
+            Svc::v2("api-prod").ingress("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "ingress is `all` in dev but `internal-and-cloud-load-balancing` in prod",
+        );
+        assert_eq!(f.role.as_deref(), Some("api"));
+        assert_eq!(f.environments, vec!["dev", "prod"]);
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_v2_service.api_prod",
+            Some("ingress")
+        ));
+        assert!(f.evidence.iter().any(|e| e.value.as_deref() == Some("all")));
+    }
+
+    const BEHIND_LB: &str = r#"
+intentional_difference "prod-behind-lb" {
+  check     = "ingress"
+  attribute = "ingress"
+  values    = { dev = "all", prod = "INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER" }
+  reason    = "Prod is reached only through the HTTPS load balancer."
+  owner     = "platform"
+  expires   = "2027-06-30"
+}
+"#;
+
+    #[test]
+    fn a_declared_difference_is_intentional() {
+        // The declaration may use either vocabulary.
+        let text = contract(BEHIND_LB);
+        let found = pair(
+            Svc::v2("api-dev"),
+            Svc::v1("api-prod").ingress("internal-and-cloud-load-balancing"),
+        )
+        .contract(&text)
+        .run(&CHECK);
+        let f = found.one(Status::IntentionalDiff, "Prod is reached only through");
+        let acc = f.accepted_by.as_ref().expect("accepted_by");
+        assert_eq!(acc.name, "prod-behind-lb");
+        assert_eq!(acc.owner.as_deref(), Some("platform"));
+        let line = text
+            .lines()
+            .position(|l| l.starts_with("intentional_difference"))
+            .map(|i| i + 1);
+        assert_eq!(acc.location.as_ref().map(|s| s.line), line);
+        assert_eq!(found.verdict(), Status::IntentionalDiff, "{found}");
+    }
+
+    #[test]
+    fn a_declaration_with_other_values_fails() {
+        let found = pair(
+            Svc::v2("api-dev"),
+            Svc::v2("api-prod").ingress("INGRESS_TRAFFIC_INTERNAL_ONLY"),
+        )
+        .contract(&contract(BEHIND_LB))
+        .run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "differs from the intentional difference `prod-behind-lb`",
+        );
+        assert!(
+            f.message
+                .contains("prod: declared INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER, found internal"),
+            "{}",
+            f.message
+        );
+    }
+
+    #[test]
+    fn an_expired_declaration_fails_again() {
+        let found = pair(
+            Svc::v2("api-dev"),
+            Svc::v2("api-prod").ingress("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"),
+        )
+        .contract(&contract(BEHIND_LB))
+        .today("2027-07-01")
+        .run(&CHECK);
+        let f = found.one(Status::Fail, "expired on 2027-06-30");
+        assert!(f.accepted_by.is_some());
+        // The day it expires it still holds.
+        let on_the_day = pair(
+            Svc::v2("api-dev"),
+            Svc::v2("api-prod").ingress("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER"),
+        )
+        .contract(&contract(BEHIND_LB))
+        .today("2027-06-30")
+        .run(&CHECK);
+        assert_eq!(
+            on_the_day.verdict(),
+            Status::IntentionalDiff,
+            "{on_the_day}"
+        );
+    }
+
+    #[test]
+    fn an_ingress_known_only_after_apply_needs_review() {
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("api-dev")),
+            Env::new("prod")
+                .creating()
+                .service(Svc::v2("api-prod").ingress_unknown("terraform_data.settings.output")),
+        ])
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(Status::ReviewRequired, "known only after apply");
+        assert!(f.message.contains("prod"), "{}", f.message);
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_v2_service.api_prod",
+            Some("ingress")
+        ));
+    }
+
+    #[test]
+    fn without_a_contract_a_difference_needs_review() {
+        let found = pair(
+            Svc::v2("api-dev"),
+            Svc::v2("api-prod").ingress("INGRESS_TRAFFIC_INTERNAL_ONLY"),
+        )
+        .run(&CHECK);
+        let f = found.one(
+            Status::ReviewRequired,
+            "ingress is `all` in dev but `internal` in prod",
+        );
+        assert_eq!(f.role.as_deref(), Some("api"));
+        assert_eq!(found.verdict(), Status::ReviewRequired);
+    }
+
+    #[test]
+    fn exposure_follows_each_environments_rule() {
+        let rules = r#"
+environment "dev" {
+  exposure = ["public"]
+}
+environment "prod" {
+  exposure = ["load_balancer"]
+}
+naming {
+  patterns = { dev = "{role}-dev", prod = "{role}-prod" }
+}
+intentional_difference "prod-behind-lb" {
+  check     = "ingress"
+  attribute = "ingress"
+  reason    = "Prod is reached only through the HTTPS load balancer."
+}
+"#;
+        let good = Scenario::new([
+            Env::new("dev").service(Svc::v2("web-dev").public()),
+            Env::new("prod").service(
+                Svc::v2("web-prod")
+                    .ingress("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER")
+                    .public()
+                    .load_balancer(&["app.acme.com"]),
+            ),
+        ])
+        .contract(rules)
+        .run(&CHECK);
+        assert_eq!(good.verdict(), Status::IntentionalDiff, "{good}");
+        assert_eq!(good.about("exposure").len(), 2, "{good}");
+        good.one(Status::Pass, "`web` in prod is load_balancer");
+        good.one(Status::Pass, "`web` in dev is public");
+
+        // Prod public on its run.app URL, and dev authenticated only: both break their rule.
+        let bad = Scenario::new([
+            Env::new("dev").service(Svc::v2("web-dev")),
+            Env::new("prod").service(Svc::v2("web-prod").public()),
+        ])
+        .contract(rules)
+        .run(&CHECK);
+        let f = bad.one(
+            Status::Fail,
+            "`web-prod` in prod is public but the environment allows only load_balancer",
+        );
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_v2_service.web_prod",
+            None
+        ));
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.attribute.as_deref() == Some("contract exposure"))
+        );
+        bad.one(
+            Status::Fail,
+            "`web-dev` in dev is authenticated but the environment allows only public",
+        );
+
+        // internal-and-cloud-load-balancing without a load balancer in front is internal.
+        let no_lb = Scenario::new([
+            Env::new("dev").service(Svc::v2("web-dev").public()),
+            Env::new("prod").service(
+                Svc::v2("web-prod")
+                    .ingress("INGRESS_TRAFFIC_INTERNAL_LOAD_BALANCER")
+                    .public(),
+            ),
+        ])
+        .contract(rules)
+        .run(&CHECK);
+        no_lb.one(
+            Status::Fail,
+            "is internal but the environment allows only load_balancer",
+        );
+    }
+}

@@ -14,6 +14,8 @@ pub mod network;
 pub mod role_coverage;
 pub mod secret_refs;
 pub mod service_accounts;
+#[cfg(test)]
+pub(crate) mod testkit;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;

@@ -181,3 +181,129 @@ fn fix(fails: &[&Finding]) -> String {
     }
     format!("In parity.hcl, {}.", parts.join(" and "))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CHECK;
+    use crate::checks::testkit::{Env, Scenario, Svc, has_evidence};
+    use crate::finding::Status;
+
+    const ROLES: &str = r#"environment "dev" {}
+environment "prod" {}
+role "user-app" {
+  services = {
+    dev  = "jualuma-user-app"
+    prod = "frontend-ap"
+  }
+}
+role "backend" {
+  services = { dev = "jualuma-backend", prod = "backend" }
+}
+"#;
+
+    fn estate() -> [Env; 2] {
+        [
+            Env::new("dev")
+                .service(Svc::v2("jualuma-user-app"))
+                .service(Svc::v2("jualuma-backend")),
+            Env::new("prod")
+                .service(Svc::v2("frontend-app"))
+                .service(Svc::v2("backend")),
+        ]
+    }
+
+    #[test]
+    fn a_complete_map_passes() {
+        let found = Scenario::new(estate())
+            .contract(&ROLES.replace("\"frontend-ap\"", "\"frontend-app\""))
+            .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        let f = found.one(
+            Status::Pass,
+            "role `user-app`: dev jualuma-user-app · prod frontend-app",
+        );
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_v2_service.frontend_app",
+            None
+        ));
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.attribute.as_deref() == Some("contract role")
+                    && e.location.as_ref().is_some_and(|l| l.line == 6))
+        );
+    }
+
+    #[test]
+    fn a_typo_in_the_contract_fails_at_its_line_with_a_suggestion() {
+        let found = Scenario::new(estate()).contract(ROLES).run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "names `frontend-ap` as role `user-app` in prod",
+        );
+        assert!(
+            f.message.contains("did you mean `frontend-app`?"),
+            "{}",
+            f.message
+        );
+        assert_eq!(f.subject.as_deref(), Some("declared_service"));
+        let contract_line = f
+            .evidence
+            .iter()
+            .find(|e| e.attribute.as_deref() == Some("contract role"))
+            .and_then(|e| e.location.clone())
+            .expect("contract location");
+        assert_eq!((contract_line.line, contract_line.column), (6, 12));
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_v2_service.frontend_app",
+            None
+        ));
+        // The deployed service it meant is then in no role.
+        found.one(Status::Fail, "service `frontend-app` in prod is in no role");
+    }
+
+    #[test]
+    fn an_unmapped_service_fails() {
+        let [dev, prod] = estate();
+        let found = Scenario::new([dev.service(Svc::v2("jualuma-approvals")), prod])
+            .contract(&ROLES.replace("\"frontend-ap\"", "\"frontend-app\""))
+            .run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "service `jualuma-approvals` in dev is in no role",
+        );
+        assert_eq!(f.subject.as_deref(), Some("unmapped_service"));
+        assert!(has_evidence(
+            f,
+            "dev",
+            "google_cloud_run_v2_service.jualuma_approvals",
+            None
+        ));
+    }
+
+    #[test]
+    fn without_a_contract_services_pair_by_name() {
+        let found = Scenario::new([
+            Env::new("dev")
+                .service(Svc::v2("api-dev"))
+                .service(Svc::v2("dev_worker")),
+            Env::new("prod")
+                .service(Svc::v2("api"))
+                .service(Svc::v2("worker-production")),
+        ])
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        found.one(
+            Status::Pass,
+            "role `api`: dev api-dev · prod api (paired by name: no contract)",
+        );
+        found.one(
+            Status::Pass,
+            "role `worker`: dev dev_worker · prod worker-production",
+        );
+    }
+}

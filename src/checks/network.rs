@@ -260,3 +260,186 @@ fn fix(fails: &[&Finding]) -> String {
         items.join("; ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CHECK;
+    use crate::checks::testkit::{Env, Scenario, Svc, contract, has_evidence};
+    use crate::finding::Status;
+
+    fn pair(dev: Svc, prod: Svc) -> Scenario {
+        Scenario::new([Env::new("dev").service(dev), Env::new("prod").service(prod)])
+    }
+
+    #[test]
+    fn connectors_are_compared_with_the_environment_taken_out() {
+        let found = pair(
+            Svc::v2("api-dev")
+                .connector("x-dev-connector")
+                .cloud_sql("db-dev"),
+            Svc::v2("api-prod")
+                .connector("x-prod-connector")
+                .cloud_sql("db-prod"),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        let f = found.one(Status::Pass, "same wiring in dev and prod");
+        assert!(
+            f.message.contains("vpc_connector x-dev-connector"),
+            "{}",
+            f.message
+        );
+        assert!(
+            f.message.contains("cloud_sql acme-dev:us-central1:db-dev"),
+            "{}",
+            f.message
+        );
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_v2_service.api_prod",
+            Some("template.vpc_access.connector")
+        ));
+    }
+
+    #[test]
+    fn connectors_written_differently_are_the_same_connector() {
+        // A v1 annotation names the connector; a v2 service in a create plan refers to a
+        // connector whose id is known only after apply; an existing v2 service has its path.
+        let mixed = Scenario::new([
+            Env::new("dev").service(Svc::v1("api-dev").connector("x-dev-connector")),
+            Env::new("prod").service(Svc::v2("api-prod").connector("x-prod-connector")),
+        ])
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(mixed.verdict(), Status::Pass, "{mixed}");
+        let created = Scenario::new([
+            Env::new("dev").service(Svc::v2("api-dev").connector("x-dev-connector")),
+            Env::new("prod")
+                .creating()
+                .service(Svc::v2("api-prod").connector("x-prod-connector")),
+        ])
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(created.verdict(), Status::Pass, "{created}");
+    }
+
+    #[test]
+    fn a_missing_connector_fails() {
+        let found = pair(
+            Svc::v2("api-dev").connector("x-dev-connector"),
+            Svc::v2("api-prod"),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "has vpc_connector `x-dev-connector` in dev; prod has none",
+        );
+        assert_eq!(f.subject.as_deref(), Some("vpc_connector"));
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_v2_service.api_prod",
+            Some("template.vpc_access.connector")
+        ));
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.value.as_deref() == Some("none"))
+        );
+    }
+
+    #[test]
+    fn different_connectors_or_egress_fail() {
+        let found = pair(
+            Svc::v2("api-dev")
+                .connector("x-dev-connector")
+                .egress("ALL_TRAFFIC"),
+            Svc::v2("api-prod").connector("shared-connector"),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        found.one(
+            Status::Fail,
+            "vpc_connector is `x-dev-connector` in dev but `shared-connector` in prod",
+        );
+        found.one(
+            Status::Fail,
+            "vpc_egress is `all-traffic` in dev but `private-ranges-only` in prod",
+        );
+    }
+
+    #[test]
+    fn declared_cloud_sql_differences_are_intentional() {
+        let rules = r#"
+intentional_difference "own-database-per-env" {
+  check     = "network"
+  roles     = ["api"]
+  attribute = "cloud_sql"
+  reason    = "Prod reaches its database over private IP."
+}
+"#;
+        let found = pair(
+            Svc::v2("api-dev")
+                .connector("x-dev-connector")
+                .cloud_sql("db-dev"),
+            Svc::v2("api-prod").connector("x-prod-connector"),
+        )
+        .contract(&contract(rules))
+        .run(&CHECK);
+        let f = found.one(Status::IntentionalDiff, "private IP");
+        assert_eq!(f.subject.as_deref(), Some("cloud_sql"));
+        assert_eq!(
+            f.accepted_by.as_ref().map(|a| a.name.as_str()),
+            Some("own-database-per-env")
+        );
+        assert_eq!(found.verdict(), Status::IntentionalDiff, "{found}");
+        // The declaration is about Cloud SQL: a missing connector still fails.
+        let no_connector = pair(
+            Svc::v2("api-dev")
+                .connector("x-dev-connector")
+                .cloud_sql("db-dev"),
+            Svc::v2("api-prod"),
+        )
+        .contract(&contract(rules))
+        .run(&CHECK);
+        no_connector.one(Status::Fail, "vpc_connector");
+        no_connector.one(Status::IntentionalDiff, "cloud_sql");
+    }
+
+    #[test]
+    fn an_attachment_known_only_after_apply_needs_review() {
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("api-dev").cloud_sql("db-dev")),
+            Env::new("prod")
+                .creating()
+                .service(Svc::v2("api-prod").cloud_sql("db-prod")),
+        ])
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(
+            Status::ReviewRequired,
+            "cloud_sql in prod is known only after apply",
+        );
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_v2_service.api_prod",
+            None
+        ));
+        found.none(Status::Fail);
+    }
+
+    #[test]
+    fn without_a_contract_a_difference_needs_review() {
+        let found = pair(
+            Svc::v2("api-dev").connector("x-dev-connector"),
+            Svc::v2("api-prod"),
+        )
+        .run(&CHECK);
+        found.one(Status::ReviewRequired, "vpc_connector");
+        assert_eq!(found.verdict(), Status::ReviewRequired);
+    }
+}

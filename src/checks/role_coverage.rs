@@ -154,3 +154,139 @@ fn fix(fails: &[&Finding]) -> String {
         items.join("; ")
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::CHECK;
+    use crate::checks::testkit::{Env, Scenario, Svc, contract, has_evidence};
+    use crate::finding::Status;
+
+    #[test]
+    fn a_role_in_every_environment_passes() {
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("api-dev")),
+            Env::new("prod").service(Svc::v1("api-prod")),
+        ])
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        let f = found.one(
+            Status::Pass,
+            "role `api` has a service in every environment",
+        );
+        assert!(has_evidence(
+            f,
+            "dev",
+            "google_cloud_run_v2_service.api_dev",
+            None
+        ));
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_service.api_prod",
+            None
+        ));
+    }
+
+    #[test]
+    fn a_role_missing_in_an_environment_fails() {
+        let text =
+            contract("role \"approvals\" {\n  services = { dev = \"jualuma-approvals\" }\n}\n");
+        let found = Scenario::new([
+            Env::new("dev")
+                .service(Svc::v2("api-dev"))
+                .service(Svc::v2("jualuma-approvals")),
+            Env::new("prod").service(Svc::v2("api-prod")),
+        ])
+        .contract(&text)
+        .run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "role `approvals` has no service in prod (present in `dev`)",
+        );
+        assert_eq!(f.environments, vec!["prod"]);
+        assert!(
+            f.message.contains("does not say it may be absent"),
+            "{}",
+            f.message
+        );
+        assert!(has_evidence(
+            f,
+            "dev",
+            "google_cloud_run_v2_service.jualuma_approvals",
+            None
+        ));
+        found.one(Status::Pass, "role `api`");
+        // Roles from the naming rule are held to the same rule.
+        let by_name = Scenario::new([
+            Env::new("dev")
+                .service(Svc::v2("api-dev"))
+                .service(Svc::v2("admin-dev")),
+            Env::new("prod").service(Svc::v2("api-prod")),
+        ])
+        .contract(&contract(""))
+        .run(&CHECK);
+        by_name.one(Status::Fail, "role `admin` has no service in prod");
+    }
+
+    #[test]
+    fn only_in_makes_the_absence_intentional() {
+        let text = contract(
+            "role \"approvals\" {\n  services = { dev = \"jualuma-approvals\" }\n  only_in  = [\"dev\"]\n  reason   = \"Internal tool, not part of the product.\"\n}\n",
+        );
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("jualuma-approvals")),
+            Env::new("prod"),
+        ])
+        .contract(&text)
+        .run(&CHECK);
+        let f = found.one(
+            Status::IntentionalDiff,
+            "the contract keeps it to `dev` (Internal tool, not part of the product.)",
+        );
+        assert!(
+            f.evidence
+                .iter()
+                .any(|e| e.attribute.as_deref() == Some("only_in"))
+        );
+        assert_eq!(found.verdict(), Status::IntentionalDiff);
+    }
+
+    #[test]
+    fn an_intentional_difference_covers_a_missing_role_until_it_expires() {
+        let rest = r#"
+intentional_difference "admin-later" {
+  check   = "role_coverage"
+  roles   = ["admin"]
+  reason  = "The admin console ships to prod next quarter."
+  expires = "2027-03-01"
+}
+"#;
+        let scenario = || {
+            Scenario::new([
+                Env::new("dev").service(Svc::v2("admin-dev")),
+                Env::new("prod").service(Svc::v2("api-prod")),
+            ])
+            .contract(&contract(rest))
+        };
+        let found = scenario().run(&CHECK);
+        found.one(Status::IntentionalDiff, "ships to prod next quarter");
+        // The declaration names `admin`: `api`, missing in dev, still fails.
+        found.one(Status::Fail, "role `api` has no service in dev");
+        let later = scenario().today("2027-03-02").run(&CHECK);
+        later.one(Status::Fail, "`admin-later` expired on 2027-03-01");
+    }
+
+    #[test]
+    fn without_a_contract_a_missing_role_fails() {
+        let found = Scenario::new([
+            Env::new("dev")
+                .service(Svc::v2("api-dev"))
+                .service(Svc::v2("worker-dev")),
+            Env::new("prod").service(Svc::v2("api")),
+        ])
+        .run(&CHECK);
+        found.one(Status::Fail, "role `worker` has no service in prod");
+        found.one(Status::Pass, "role `api`");
+    }
+}

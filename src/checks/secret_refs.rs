@@ -102,7 +102,8 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                     .map(|k| (k.clone(), k.clone()))
                     .collect();
                 for r in &ctx.contract.key_renames {
-                    if !(r.roles.is_empty() || r.roles.contains(&role.name)) {
+                    if !(r.roles.is_empty() || r.roles.iter().any(|x| x == &role.name || x == "*"))
+                    {
                         continue;
                     }
                     if let (Some(f), Some(t)) = (r.keys.get(&reference), r.keys.get(&env.name))
@@ -173,39 +174,10 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                         _ => {}
                     }
                 }
-                // Literals that look like credentials, in either environment.
-                for (env_name, svc, vars, ev) in
-                    [(&reference, a, ka, &ev_a), (&env.name, b, kb, &ev_b)]
-                {
-                    for (k, v) in vars {
-                        if let EnvValue::Literal {
-                            looks_like_secret: true,
-                        } = v.value
-                        {
-                            problems += 1;
-                            let msg = format!(
-                                "role `{}`{suffix}: `{k}` in {env_name} ({}) is a literal that looks like a credential (value not shown)",
-                                role.name, svc.name
-                            );
-                            let f = Finding::new(Status::Fail, msg)
-                                .role(&role.name)
-                                .envs([env_name.as_str()])
-                                .subject("literal_secret")
-                                .evidence(ev.clone().keys([k.clone()]));
-                            out.push(
-                                ctx.judge(
-                                    &Diff::new(
-                                        &CHECK,
-                                        Some(&role.name),
-                                        env_name,
-                                        "literal_secret",
-                                    )
-                                    .keys(vec![k.clone()]),
-                                    f,
-                                ),
-                            );
-                        }
-                    }
+                // Literals that look like credentials are reported once per service, below; a
+                // pair holding one does not pass.
+                if [ka, kb].iter().any(|vars| vars.values().any(is_credential)) {
+                    problems += 1;
                 }
                 if problems == 0 {
                     let msg = if secrets_both.is_empty() {
@@ -233,6 +205,73 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
             }
         }
     }
+    out.extend(credential_literals(ctx));
+    out
+}
+
+fn is_credential(v: &EnvVar) -> bool {
+    matches!(
+        v.value,
+        EnvValue::Literal {
+            looks_like_secret: true
+        }
+    )
+}
+
+/// Literals that look like credentials, wherever they are (in a role or not, compared or not):
+/// one finding per service, container and key. The value is never shown.
+fn credential_literals(ctx: &Ctx<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    for model in ctx.models {
+        for (i, s) in model.services.iter().enumerate() {
+            let role = ctx.roles.role_of(&model.name, i).map(|r| r.name.as_str());
+            for c in &s.containers {
+                let Some(vars) = c.env.known() else { continue };
+                let label = match (&c.name, s.containers.len()) {
+                    (Some(n), l) if l > 1 => format!(" (container {n})"),
+                    _ => String::new(),
+                };
+                for k in vars
+                    .iter()
+                    .filter(|(_, v)| is_credential(v))
+                    .map(|(k, _)| k)
+                {
+                    let msg = match role {
+                        Some(r) => format!(
+                            "role `{r}`{label}: `{k}` in {} ({}) is a literal that looks like a credential (value not shown)",
+                            model.name, s.name
+                        ),
+                        None => format!(
+                            "`{k}` in {} ({}){label} is a literal that looks like a credential (value not shown)",
+                            model.name, s.name
+                        ),
+                    };
+                    let mut f = Finding::new(Status::Fail, msg)
+                        .envs([model.name.as_str()])
+                        .subject("literal_secret")
+                        .evidence(
+                            service_evidence(
+                                &model.name,
+                                s,
+                                &format!("{}.env", s.kind_containers()),
+                                c.env.span.clone(),
+                            )
+                            .keys([k.clone()]),
+                        );
+                    if let Some(r) = role {
+                        f = f.role(r);
+                    }
+                    out.push(
+                        ctx.judge(
+                            &Diff::new(&CHECK, role, &model.name, "literal_secret")
+                                .keys(vec![k.clone()]),
+                            f,
+                        ),
+                    );
+                }
+            }
+        }
+    }
     out
 }
 
@@ -247,4 +286,288 @@ fn fix(fails: &[&Finding]) -> String {
         "Read {} from Secret Manager (`value_source.secret_key_ref`) in every environment and rotate any value that was committed as a literal.",
         list(&keys)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::CHECK;
+    use crate::checks::testkit::{Env, Scenario, Svc, contract, has_evidence, names_key};
+    use crate::finding::Status;
+
+    fn pair(dev: Svc, prod: Svc) -> Scenario {
+        Scenario::new([Env::new("dev").service(dev), Env::new("prod").service(prod)])
+    }
+
+    #[test]
+    fn secrets_read_the_same_way_pass() {
+        // v1 `value_from` and v2 `value_source` alike; ids in either form.
+        let found = pair(
+            Svc::v2("api-dev")
+                .secret(
+                    "DATABASE_URL",
+                    "projects/acme-dev/secrets/db-url",
+                    Some("latest"),
+                )
+                .secret("JWT_SECRET", "jwt", None)
+                .env("LOG_LEVEL", "debug"),
+            Svc::v1("api-prod")
+                .secret("JWT_SECRET", "jwt", Some("latest"))
+                .env("LOG_LEVEL", "info")
+                .secret("DATABASE_URL", "db-url", Some("latest")),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(found.verdict(), Status::Pass, "{found}");
+        let f = found.one(
+            Status::Pass,
+            "`DATABASE_URL` and `JWT_SECRET` read from Secret Manager",
+        );
+        assert!(names_key(f, "JWT_SECRET"));
+    }
+
+    #[test]
+    fn a_secret_in_one_environment_and_a_literal_in_the_other_fails() {
+        let found = pair(
+            Svc::v2("api-dev").env("STRIPE_KEY", "pk_test_placeholder"),
+            Svc::v2("api-prod").secret("STRIPE_KEY", "stripe", Some("latest")),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "`STRIPE_KEY` is a literal in dev but a secret in prod",
+        );
+        assert_eq!(f.subject.as_deref(), Some("secret_kind"));
+        assert!(has_evidence(
+            f,
+            "prod",
+            "google_cloud_run_v2_service.api_prod",
+            Some("template.containers.env")
+        ));
+        assert!(names_key(f, "STRIPE_KEY"));
+        assert!(!format!("{found:?}").contains("pk_test_placeholder"));
+        // Without a contract it fails too.
+        let bare = pair(
+            Svc::v2("api-dev").env("STRIPE_KEY", "pk_test_placeholder"),
+            Svc::v2("api-prod").secret("STRIPE_KEY", "stripe", Some("latest")),
+        )
+        .run(&CHECK);
+        bare.one(
+            Status::Fail,
+            "`STRIPE_KEY` is a literal in dev but a secret in prod",
+        );
+    }
+
+    #[test]
+    fn a_literal_that_looks_like_a_credential_fails_without_being_shown() {
+        let leaked = "sk_live_51HxYzAbCdEfGhIjKlMnOp";
+        let url = "postgres://app:hunter2hunter2@10.0.0.3/app";
+        let found = pair(
+            Svc::v2("api-dev")
+                .env("STRIPE_SECRET_KEY", leaked)
+                .env("DATABASE_URL", url),
+            Svc::v2("api-prod")
+                .secret("STRIPE_SECRET_KEY", "stripe", Some("latest"))
+                .secret("DATABASE_URL", "db-url", Some("latest")),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "`STRIPE_SECRET_KEY` in dev (api-dev) is a literal that looks like a credential",
+        );
+        assert_eq!(f.subject.as_deref(), Some("literal_secret"));
+        assert!(names_key(f, "STRIPE_SECRET_KEY"));
+        found.one(
+            Status::Fail,
+            "`DATABASE_URL` in dev (api-dev) is a literal that looks like a credential",
+        );
+        let shown = format!("{found:?}{found}");
+        assert!(
+            !shown.contains(leaked),
+            "a credential leaked into the findings"
+        );
+        assert!(
+            !shown.contains("hunter2"),
+            "a password leaked into the findings"
+        );
+        // Nor does the model keep it.
+        let model = Scenario::new([
+            Env::new("dev").service(Svc::v2("api-dev").env("STRIPE_SECRET_KEY", leaked))
+        ])
+        .model("dev");
+        assert!(!format!("{model:?}").contains(leaked));
+    }
+
+    #[test]
+    fn a_credential_in_the_reference_is_reported_once_however_many_environments() {
+        let text = "environment \"dev\" {}\nenvironment \"staging\" {}\nenvironment \"prod\" {}\nnaming {\n  patterns = { dev = \"{role}-dev\", staging = \"{role}-staging\", prod = \"{role}-prod\" }\n}\n";
+        let found = Scenario::new([
+            Env::new("dev").service(Svc::v2("api-dev").env("JWT_SECRET", "s3cr3t-value-1234")),
+            Env::new("staging")
+                .service(Svc::v2("api-staging").env("JWT_SECRET", "s3cr3t-value-5678")),
+            Env::new("prod").service(Svc::v2("api-prod").secret(
+                "JWT_SECRET",
+                "jwt",
+                Some("latest"),
+            )),
+        ])
+        .contract(text)
+        .run(&CHECK);
+        found.one(
+            Status::Fail,
+            "`JWT_SECRET` in dev (api-dev) is a literal that looks like a credential",
+        );
+        found.one(
+            Status::Fail,
+            "`JWT_SECRET` in staging (api-staging) is a literal",
+        );
+        found.one(Status::Fail, "is a literal in dev but a secret in prod");
+    }
+
+    #[test]
+    fn a_credential_in_a_service_without_a_counterpart_fails() {
+        let text = contract(
+            "role \"approvals\" {\n  services = { dev = \"jualuma-approvals\" }\n  only_in  = [\"dev\"]\n  reason   = \"Internal tool.\"\n}\n",
+        );
+        let found = Scenario::new([
+            Env::new("dev")
+                .service(
+                    Svc::v2("jualuma-approvals").env("SLACK_TOKEN", "xoxb-1234567890-abcdefghijkl"),
+                )
+                .service(Svc::v2("stray").env("API_KEY", "AIzaSyA1234567890abcdefghij")),
+            Env::new("prod"),
+        ])
+        .contract(&text)
+        .run(&CHECK);
+        let f = found.one(
+            Status::Fail,
+            "role `approvals`: `SLACK_TOKEN` in dev (jualuma-approvals)",
+        );
+        assert!(has_evidence(
+            f,
+            "dev",
+            "google_cloud_run_v2_service.jualuma_approvals",
+            None
+        ));
+        let f = found.one(Status::Fail, "`API_KEY` in dev (stray) is a literal");
+        assert_eq!(f.role, None);
+        assert!(!format!("{found:?}").contains("xoxb-1234567890"));
+    }
+
+    #[test]
+    fn a_literal_the_plan_marks_sensitive_counts_as_a_credential() {
+        let found = pair(
+            Svc::v2("api-dev").env_sensitive("SESSION_KEY", "correct horse battery staple"),
+            Svc::v2("api-prod").secret("SESSION_KEY", "session", Some("latest")),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        found.one(
+            Status::Fail,
+            "`SESSION_KEY` in dev (api-dev) is a literal that looks like a credential",
+        );
+        assert!(!format!("{found:?}").contains("battery"));
+    }
+
+    #[test]
+    fn latest_against_a_pinned_version_needs_review() {
+        let found = pair(
+            Svc::v2("api-dev").secret("DATABASE_URL", "db-url", Some("latest")),
+            Svc::v2("api-prod").secret("DATABASE_URL", "db-url", Some("3")),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        let f = found.one(
+            Status::ReviewRequired,
+            "reads version `latest` in dev but `3` in prod",
+        );
+        assert_eq!(f.subject.as_deref(), Some("secret_version"));
+        assert_eq!(found.verdict(), Status::ReviewRequired);
+        // An unwritten version is `latest`; two pinned versions are both pinned.
+        let unwritten = pair(
+            Svc::v2("api-dev").secret("DATABASE_URL", "db-url", None),
+            Svc::v2("api-prod").secret("DATABASE_URL", "db-url", Some("7")),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        unwritten.one(
+            Status::ReviewRequired,
+            "version `latest` in dev but `7` in prod",
+        );
+        let pinned = pair(
+            Svc::v2("api-dev").secret("DATABASE_URL", "db-url", Some("2")),
+            Svc::v2("api-prod").secret("DATABASE_URL", "db-url", Some("5")),
+        )
+        .contract(&contract(""))
+        .run(&CHECK);
+        assert_eq!(pinned.verdict(), Status::Pass, "{pinned}");
+    }
+
+    #[test]
+    fn declared_differences_are_intentional() {
+        let rules = r#"
+intentional_difference "dev-stripe-test-key" {
+  check        = "secret_refs"
+  attribute    = "secret_kind"
+  keys         = ["STRIPE_KEY"]
+  values       = { dev = "literal", prod = "secret" }
+  reason       = "Dev uses Stripe's publishable test key."
+}
+intentional_difference "dev-fixture-token" {
+  check        = "secret_refs"
+  attribute    = "literal_secret"
+  keys         = ["FIXTURE_TOKEN"]
+  environments = ["dev"]
+  reason       = "A throwaway token for the dev fixtures."
+  expires      = "2027-01-01"
+}
+"#;
+        let scenario = || {
+            pair(
+                Svc::v2("api-dev")
+                    .env("STRIPE_KEY", "pk_test_placeholder")
+                    .env("FIXTURE_TOKEN", "tok_dev_fixture_0001"),
+                Svc::v2("api-prod").secret("STRIPE_KEY", "stripe", Some("latest")),
+            )
+            .contract(&contract(rules))
+        };
+        let found = scenario().run(&CHECK);
+        found.none(Status::Fail);
+        found.one(Status::IntentionalDiff, "publishable test key");
+        found.one(Status::IntentionalDiff, "throwaway token");
+        let later = scenario().today("2027-01-02").run(&CHECK);
+        later.one(Status::Fail, "expired on 2027-01-01");
+        // Declared with other values: a secret in dev and a literal in prod is not what was said.
+        let reversed = pair(
+            Svc::v2("api-dev").secret("STRIPE_KEY", "stripe", Some("latest")),
+            Svc::v2("api-prod").env("STRIPE_KEY", "pk_test_placeholder"),
+        )
+        .contract(&contract(rules))
+        .run(&CHECK);
+        reversed.one(
+            Status::Fail,
+            "differs from the intentional difference `dev-stripe-test-key`",
+        );
+    }
+
+    #[test]
+    fn renamed_keys_are_compared_under_their_names() {
+        for roles in ["[\"api\"]", "[\"*\"]"] {
+            let rename = format!(
+                "env_key_rename {{\n  roles = {roles}\n  keys  = {{ dev = \"DB_URL\", prod = \"DATABASE_URL\" }}\n}}\n"
+            );
+            let found = pair(
+                Svc::v2("api-dev").secret("DB_URL", "db-url", Some("latest")),
+                Svc::v2("api-prod").env("DATABASE_URL", "postgres://10.0.0.3/app"),
+            )
+            .contract(&contract(&rename))
+            .run(&CHECK);
+            let f = found.one(
+                Status::Fail,
+                "`DB_URL`/`DATABASE_URL` is a secret in dev but a literal in prod",
+            );
+            assert!(names_key(f, "DATABASE_URL"), "{found}");
+        }
+    }
 }

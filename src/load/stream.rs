@@ -8,7 +8,9 @@ use std::path::Path;
 use serde::Deserialize;
 
 use crate::error::{InputError, Result};
-use crate::inventory::{Action, InstanceKey, Inventory, Mode, Resource, SourceInfo, SourceKind, Span};
+use crate::inventory::{
+    Action, InstanceKey, Inventory, Mode, Resource, SourceInfo, SourceKind, Span,
+};
 use crate::value::Value;
 
 #[derive(Deserialize)]
@@ -78,7 +80,9 @@ struct DiagPos {
 pub fn looks_like_stream(body: &[u8]) -> bool {
     let first_line = body.split(|&b| b == b'\n').next().unwrap_or_default();
     match serde_json::from_slice::<serde_json::Value>(first_line) {
-        Ok(v) => v.get("@level").is_some() || v.get("type").and_then(|t| t.as_str()) == Some("version"),
+        Ok(v) => {
+            v.get("@level").is_some() || v.get("type").and_then(|t| t.as_str()) == Some("version")
+        }
         Err(_) => false,
     }
 }
@@ -93,7 +97,14 @@ pub fn load_stream(path: &Path, text: &[u8]) -> Result<Inventory> {
             continue;
         }
         let line: Line = serde_json::from_slice(raw).map_err(|e| {
-            InputError::new(path, format!("line {} is not a `terraform plan -json` message: {e}", i + 1)).at(i + 1, e.column())
+            InputError::new(
+                path,
+                format!(
+                    "line {} is not a `terraform plan -json` message: {e}",
+                    i + 1
+                ),
+            )
+            .at(i + 1, e.column())
         })?;
         match line.kind.as_str() {
             "version" => {
@@ -114,7 +125,11 @@ pub fn load_stream(path: &Path, text: &[u8]) -> Result<Inventory> {
                         .range
                         .map(|r| format!(" at {}:{}:{}", r.filename, r.start.line, r.start.column))
                         .unwrap_or_default();
-                    let detail = if d.detail.is_empty() { String::new() } else { format!(": {}", d.detail) };
+                    let detail = if d.detail.is_empty() {
+                        String::new()
+                    } else {
+                        format!(": {}", d.detail)
+                    };
                     return Err(InputError::new(
                         path,
                         format!("the plan failed with an error{place}: {}{detail}", d.summary),
@@ -140,7 +155,9 @@ pub fn load_stream(path: &Path, text: &[u8]) -> Result<Inventory> {
                     inv.removed.push(a.addr);
                     continue;
                 }
-                let mode = if a.addr.split('.').any(|p| p == "data") && a.addr.contains(&format!("data.{}", a.resource_type)) {
+                let mode = if a.addr.split('.').any(|p| p == "data")
+                    && a.addr.contains(&format!("data.{}", a.resource_type))
+                {
                     Mode::Data
                 } else {
                     Mode::Managed
@@ -168,7 +185,11 @@ pub fn load_stream(path: &Path, text: &[u8]) -> Result<Inventory> {
         }
     }
     if version.is_none() && ui.is_none() {
-        return Err(InputError::new(path, "has no `version` message: it does not look like `terraform plan -json` output").into());
+        return Err(InputError::new(
+            path,
+            "has no `version` message: it does not look like `terraform plan -json` output",
+        )
+        .into());
     }
     inv.sources.push(SourceInfo {
         path: path.to_path_buf(),
@@ -203,8 +224,13 @@ mod tests {
         let text = r#"{"@level":"info","type":"version","terraform":"1.11.4","ui":"1.2"}
 {"@level":"error","type":"diagnostic","diagnostic":{"severity":"error","summary":"Unsupported argument","detail":"An argument named \"x\" is not expected here.","range":{"filename":"main.tf","start":{"line":3,"column":5,"byte":40},"end":{"line":3,"column":6,"byte":41}}}}
 "#;
-        let e = load_stream(Path::new("plan.jsonl"), text.as_bytes()).unwrap_err().to_string();
-        assert!(e.contains("the plan failed with an error at main.tf:3:5: Unsupported argument"), "{e}");
+        let e = load_stream(Path::new("plan.jsonl"), text.as_bytes())
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("the plan failed with an error at main.tf:3:5: Unsupported argument"),
+            "{e}"
+        );
         assert!(e.starts_with("plan.jsonl:2:1"), "{e}");
     }
 }

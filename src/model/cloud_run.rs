@@ -91,6 +91,18 @@ pub fn number_field(scope: &Scope<'_>, path: &str, default: u64) -> Field<u64> {
     )
 }
 
+/// A Serverless VPC Access connector as its full id, `projects/P/locations/R/connectors/C`, so
+/// that every way of naming it compares alike: a bare name (the v1 annotation takes one) is a
+/// connector in the service's project and region.
+pub fn connector_path(connector: &str, project: Option<&str>, region: Option<&str>) -> String {
+    match (project, region) {
+        (Some(p), Some(r)) if !connector.contains('/') && !connector.is_empty() => {
+            format!("projects/{p}/locations/{r}/connectors/{connector}")
+        }
+        _ => connector.to_string(),
+    }
+}
+
 /// The runtime service account: written email, default when not written, or (when the email
 /// is unknown) the `google_service_account` the configuration refers to.
 pub fn runtime_sa(graph: &ResourceGraph<'_>, scope: &Scope<'_>, path: &str) -> Field<RuntimeSa> {
@@ -101,6 +113,16 @@ pub fn runtime_sa(graph: &ResourceGraph<'_>, scope: &Scope<'_>, path: &str) -> F
             Field::default(RuntimeSa::DefaultCompute { email: None }, path, span)
         }
         Read::Unknown | Read::Sensitive => {
+            // An email read from a default-account data source (the static evaluator keeps
+            // where it came from, through variables and locals).
+            if let Some(origin) = scope.values.origin_at(path) {
+                if origin.contains("data.google_compute_default_service_account.") {
+                    return Field::set(RuntimeSa::DefaultCompute { email: None }, path, span);
+                }
+                if origin.contains("data.google_app_engine_default_service_account.") {
+                    return Field::set(RuntimeSa::DefaultAppEngine { email: None }, path, span);
+                }
+            }
             if let Some(origin) = scope.values.origin_at(path)
                 && let Some(t) = super::origin_resource(graph, scope.resource, origin)
                 && graph.resource(t).rtype == "google_service_account"
@@ -253,7 +275,7 @@ fn limit(c: &Scope<'_>, key: &str, parse: fn(&str) -> Option<u64>, default: u64)
 
 fn env_vars(c: &Scope<'_>, paths: &Paths) -> Field<BTreeMap<String, EnvVar>> {
     let span = c.span("env");
-    let items = match c.read("env") {
+    let items = match c.read_written("env") {
         Read::Set(Value::List(items)) => items,
         Read::NotWritten | Read::Set(_) => {
             return Field::default(BTreeMap::new(), "env", span);
@@ -486,7 +508,7 @@ pub fn cloud_sql(
     let vpath = volumes_path(rtype);
     let attr = format!("{vpath}.cloud_sql_instance.instances");
     let span = scope.span(&vpath);
-    match scope.read(&vpath) {
+    match scope.read_written(&vpath) {
         Read::Set(Value::List(_)) => {}
         Read::NotWritten | Read::Set(_) => return Field::default(Vec::new(), attr, span),
         _ => return Field::unknown(attr, span),

@@ -1,7 +1,9 @@
 //! `google_cloud_run_service` (Cloud Run Admin API v1, the Knative shape): ingress, scaling
 //! and VPC access live in annotations.
 
-use super::cloud_run::{V1, annotation, cloud_sql, containers, domain_field, exposure, runtime_sa};
+use super::cloud_run::{
+    V1, annotation, cloud_sql, connector_path, containers, domain_field, exposure, runtime_sa,
+};
 use super::{Egress, Field, Ingress, Read, Scaling, Scope, Service, ServiceKind, VpcAccess};
 use crate::graph::ResourceGraph;
 use crate::value::Value;
@@ -47,11 +49,21 @@ pub fn service(graph: &ResourceGraph<'_>, i: usize) -> Option<Service> {
         min_instances: annotated(&scope, "template.metadata", MIN_SCALE, to_u64, 0),
         max_instances: annotated(&scope, "template.metadata", MAX_SCALE, to_u64, 100),
     };
+    let (project, region) = (
+        scope.read("project").as_string(),
+        scope.read("location").as_string(),
+    );
     let connector = annotated(
         &scope,
         "template.metadata",
         CONNECTOR,
-        |s| Some(Some(s.to_string())),
+        |s| {
+            Some(Some(connector_path(
+                s,
+                project.as_deref(),
+                region.as_deref(),
+            )))
+        },
         None,
     );
     let egress = annotated(
@@ -83,8 +95,8 @@ pub fn service(graph: &ResourceGraph<'_>, i: usize) -> Option<Service> {
     let exposure = exposure(&ingress, &invokers, &domains, behind_lb);
     Some(Service {
         name,
-        project: scope.read("project").as_string(),
-        region: scope.read("location").as_string(),
+        project,
+        region,
         kind: ServiceKind::RunV1Service,
         address: r.address.clone(),
         action: r.action,

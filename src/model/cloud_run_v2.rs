@@ -1,8 +1,8 @@
 //! `google_cloud_run_v2_service` and `google_cloud_run_v2_job` (Cloud Run Admin API v2).
 
 use super::cloud_run::{
-    V2_JOB, V2_SERVICE, cloud_sql, containers, domain_field, exposure, number_field, parsed_field,
-    runtime_sa,
+    self, V2_JOB, V2_SERVICE, cloud_sql, containers, domain_field, exposure, number_field,
+    parsed_field, runtime_sa,
 };
 use super::{Egress, Field, Ingress, Read, Scaling, Scope, Service, ServiceKind, VpcAccess};
 use crate::graph::ResourceGraph;
@@ -37,10 +37,18 @@ fn build(graph: &ResourceGraph<'_>, i: usize, kind: ServiceKind) -> Option<Servi
         },
         max_instances: number_field(&scope, "template.scaling.max_instance_count", 100),
     });
+    let (project, region) = (
+        scope.read("project").as_string(),
+        scope.read("location").as_string(),
+    );
     let connector_path = format!("{tpl}.vpc_access.connector");
-    let connector = match scope.read(&connector_path) {
+    let connector = match scope.read_written(&connector_path) {
         Read::Set(Value::String(c)) => Field::set(
-            Some(c.clone()),
+            Some(cloud_run::connector_path(
+                c,
+                project.as_deref(),
+                region.as_deref(),
+            )),
             &connector_path,
             scope.span(&connector_path),
         ),
@@ -66,7 +74,12 @@ fn build(graph: &ResourceGraph<'_>, i: usize, kind: ServiceKind) -> Option<Servi
             });
             match declared {
                 Some(t) => Field::set(
-                    Some(connector_label(graph, t)),
+                    Some(connector_label(
+                        graph,
+                        t,
+                        project.as_deref(),
+                        region.as_deref(),
+                    )),
                     &connector_path,
                     scope.span(&connector_path),
                 ),
@@ -86,7 +99,7 @@ fn build(graph: &ResourceGraph<'_>, i: usize, kind: ServiceKind) -> Option<Servi
         Egress::PrivateRangesOnly,
     );
     let nic_path = format!("{tpl}.vpc_access.network_interfaces");
-    let direct_vpc = match scope.read(&nic_path) {
+    let direct_vpc = match scope.read_written(&nic_path) {
         Read::Set(Value::List(l)) if !l.is_empty() => {
             let nic = &l[0];
             let net = nic
@@ -117,8 +130,8 @@ fn build(graph: &ResourceGraph<'_>, i: usize, kind: ServiceKind) -> Option<Servi
         .collect();
     Some(Service {
         name,
-        project: scope.read("project").as_string(),
-        region: scope.read("location").as_string(),
+        project,
+        region,
         kind,
         address: r.address.clone(),
         action: r.action,
@@ -142,11 +155,20 @@ fn build(graph: &ResourceGraph<'_>, i: usize, kind: ServiceKind) -> Option<Servi
     })
 }
 
-/// How a connector declared in the environment is named when its id is not known yet.
-pub fn connector_label(graph: &ResourceGraph<'_>, t: usize) -> String {
+/// How a connector declared in the environment is named when its id is not known yet: the id
+/// it will have (its project and region, or the service's), else its name or address.
+pub fn connector_label(
+    graph: &ResourceGraph<'_>,
+    t: usize,
+    project: Option<&str>,
+    region: Option<&str>,
+) -> String {
     let c = graph.resource(t);
-    match c.values.get("name").and_then(Value::as_str) {
-        Some(n) => n.to_string(),
+    let text = |k: &str| c.values.get(k).and_then(Value::as_str);
+    match text("name") {
+        Some(n) => {
+            cloud_run::connector_path(n, text("project").or(project), text("region").or(region))
+        }
         None => c.address.clone(),
     }
 }

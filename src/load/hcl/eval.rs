@@ -489,7 +489,14 @@ impl<'c> Evaluator<'c> {
 
     /// Renders a template; `lead`/`tail` strip the whitespace at its start/end (set by a `~`
     /// on the directive around it), as do `~` marks on neighbouring interpolations.
-    fn template_into(&mut self, t: &Template, out: &mut String, unknown: &mut Option<Value>, lead: bool, tail: bool) -> Result<(), EvalError> {
+    fn template_into(
+        &mut self,
+        t: &Template,
+        out: &mut String,
+        unknown: &mut Option<Value>,
+        lead: bool,
+        tail: bool,
+    ) -> Result<(), EvalError> {
         let elements: Vec<&Element> = t.iter().collect();
         let strips_after = |el: &Element| match el {
             Element::Interpolation(i) => i.strip.strip_end(),
@@ -511,8 +518,16 @@ impl<'c> Evaluator<'c> {
             match el {
                 Element::Literal(s) => {
                     let mut text: &str = s.value();
-                    let trim_start = if idx == 0 { lead } else { strips_after(elements[idx - 1]) };
-                    let trim_end = if idx + 1 == elements.len() { tail } else { strips_before(elements[idx + 1]) };
+                    let trim_start = if idx == 0 {
+                        lead
+                    } else {
+                        strips_after(elements[idx - 1])
+                    };
+                    let trim_end = if idx + 1 == elements.len() {
+                        tail
+                    } else {
+                        strips_before(elements[idx + 1])
+                    };
                     if trim_start {
                         text = text.trim_start();
                     }
@@ -538,12 +553,27 @@ impl<'c> Evaluator<'c> {
                         let end_strip = ifd.endif_expr.strip.strip_start();
                         match self.eval(&ifd.if_expr.cond_expr)?.as_bool() {
                             Some(true) => {
-                                let tail = ifd.else_expr.as_ref().map_or(end_strip, |e| e.strip.strip_start());
-                                self.template_into(&ifd.if_expr.template, out, unknown, ifd.if_expr.strip.strip_end(), tail)?
+                                let tail = ifd
+                                    .else_expr
+                                    .as_ref()
+                                    .map_or(end_strip, |e| e.strip.strip_start());
+                                self.template_into(
+                                    &ifd.if_expr.template,
+                                    out,
+                                    unknown,
+                                    ifd.if_expr.strip.strip_end(),
+                                    tail,
+                                )?
                             }
                             Some(false) => {
                                 if let Some(el) = &ifd.else_expr {
-                                    self.template_into(&el.template, out, unknown, el.strip.strip_end(), end_strip)?;
+                                    self.template_into(
+                                        &el.template,
+                                        out,
+                                        unknown,
+                                        el.strip.strip_end(),
+                                        end_strip,
+                                    )?;
                                 }
                             }
                             None => *unknown = Some(Value::Unknown),
@@ -553,8 +583,16 @@ impl<'c> Evaluator<'c> {
                         let fe = &fd.for_expr;
                         let coll = self.eval(&fe.collection_expr)?;
                         let items: Vec<(Value, Value)> = match coll {
-                            Value::List(l) => l.into_iter().enumerate().map(|(i, v)| (Value::Number(i as f64), v)).collect(),
-                            Value::Map(m) => m.into_iter().filter(|(k, _)| k != RESOURCE_MARKER).map(|(k, v)| (Value::String(k), v)).collect(),
+                            Value::List(l) => l
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, v)| (Value::Number(i as f64), v))
+                                .collect(),
+                            Value::Map(m) => m
+                                .into_iter()
+                                .filter(|(k, _)| k != RESOURCE_MARKER)
+                                .map(|(k, v)| (Value::String(k), v))
+                                .collect(),
                             _ => {
                                 *unknown = Some(Value::Unknown);
                                 continue;
@@ -566,7 +604,13 @@ impl<'c> Evaluator<'c> {
                                 self.iter_vars.push((kv.as_str().to_string(), k));
                             }
                             self.iter_vars.push((fe.value_var.as_str().to_string(), v));
-                            let r = self.template_into(&fe.template, out, unknown, fe.strip.strip_end(), fd.endfor_expr.strip.strip_start());
+                            let r = self.template_into(
+                                &fe.template,
+                                out,
+                                unknown,
+                                fe.strip.strip_end(),
+                                fd.endfor_expr.strip.strip_start(),
+                            );
                             self.iter_vars.truncate(base);
                             r?;
                         }

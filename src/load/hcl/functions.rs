@@ -61,7 +61,7 @@ pub fn call(
             None => {}
         }
     }
-    if args.iter().any(|a| *a == Value::Sensitive) && !matches!(name, "nonsensitive" | "length") {
+    if args.contains(&Value::Sensitive) && !matches!(name, "nonsensitive" | "length") {
         return Ok(Value::Sensitive);
     }
     let err = |msg: String| EvalError::new(format!("{name}(): {msg}"), range.clone());

@@ -52,6 +52,12 @@ pub struct ProviderCfg {
     pub region: Value,
 }
 
+/// Resources of an instance by (mode, type, name), evaluated on first use.
+type ResourceMemo = HashMap<(Mode, String, String), Slot<Rc<ResResult>>>;
+
+/// The instances a `count` or `for_each` gives: key, `each` (key, value), `count.index`.
+type Expansion = Vec<(InstanceKey, Option<(Value, Value)>, Option<f64>)>;
+
 struct ResResult {
     /// What references to the resource see: an object, or a list/map of them.
     reference: Value,
@@ -78,7 +84,7 @@ pub struct Instance {
     var_spans: BTreeMap<String, crate::inventory::Span>,
     providers: BTreeMap<String, ProviderCfg>,
     locals: RefCell<BTreeMap<String, Slot<Value>>>,
-    resources: RefCell<HashMap<(Mode, String, String), Slot<Rc<ResResult>>>>,
+    resources: RefCell<ResourceMemo>,
     modules: RefCell<BTreeMap<String, Slot<Rc<ModResult>>>>,
 }
 
@@ -226,6 +232,7 @@ impl Context for Scope<'_> {
 }
 
 impl Instance {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         loader: Rc<Loader>,
         def: Rc<ModuleDef>,
@@ -376,7 +383,7 @@ impl Instance {
         for_each: Option<&Expression>,
         loc: &Loc,
         what: &str,
-    ) -> Option<Vec<(InstanceKey, Option<(Value, Value)>, Option<f64>)>> {
+    ) -> Option<Expansion> {
         let scope = self.scope(loc.file);
         if let Some(fe) = for_each {
             let v = match Evaluator::new(&scope).eval(fe) {
@@ -466,8 +473,13 @@ impl Instance {
     }
 
     fn take_instances(&self, n: usize, what: &str, loc: &Loc) -> bool {
-        let path = self.def.files.get(loc.file).map_or(self.def.dir.as_path(), |f| f.path.as_path());
-        self.loader.take_instances(n, what, path, self.def.span(loc).as_ref())
+        let path = self
+            .def
+            .files
+            .get(loc.file)
+            .map_or(self.def.dir.as_path(), |f| f.path.as_path());
+        self.loader
+            .take_instances(n, what, path, self.def.span(loc).as_ref())
     }
 
     fn expand_resource(&self, def: &ResourceDef) -> ResResult {
@@ -785,9 +797,8 @@ impl Instance {
             }
             let mut s = match root.as_str() {
                 "var" | "local" => {
-                    match steps.first() {
-                        Some(Step::Attr(a)) => out.push(format!("{root}.{a}")),
-                        _ => {}
+                    if let Some(Step::Attr(a)) = steps.first() {
+                        out.push(format!("{root}.{a}"));
                     }
                     continue;
                 }

@@ -15,7 +15,10 @@ fn write(dir: &Path, files: &[(&str, &str)]) {
     }
 }
 
-fn load_with(files: &[(&str, &str)], opts: HclOptions) -> (tempfile::TempDir, crate::error::Result<Inventory>) {
+fn load_with(
+    files: &[(&str, &str)],
+    opts: HclOptions,
+) -> (tempfile::TempDir, crate::error::Result<Inventory>) {
     let dir = tempfile::tempdir().unwrap();
     write(dir.path(), files);
     let inv = load_dir(dir.path(), &opts);
@@ -31,7 +34,12 @@ fn resource<'a>(inv: &'a Inventory, address: &str) -> &'a Resource {
     inv.resources
         .iter()
         .find(|r| r.address == address)
-        .unwrap_or_else(|| panic!("no {address} in {:?}", inv.resources.iter().map(|r| &r.address).collect::<Vec<_>>()))
+        .unwrap_or_else(|| {
+            panic!(
+                "no {address} in {:?}",
+                inv.resources.iter().map(|r| &r.address).collect::<Vec<_>>()
+            )
+        })
 }
 
 fn s(v: &str) -> Value {
@@ -54,7 +62,10 @@ resource "google_cloud_run_v2_service" "svc" {
 fn variables_follow_terraforms_precedence() {
     let files = [
         ("main.tf", SERVICE),
-        ("variables.tf", "variable \"name\" {\n  default = \"from-default\"\n}\n"),
+        (
+            "variables.tf",
+            "variable \"name\" {\n  default = \"from-default\"\n}\n",
+        ),
     ];
     let name_of = |extra: &[(&str, &str)], env: Option<&str>, var_files: &[&str]| {
         let dir = tempfile::tempdir().unwrap();
@@ -66,31 +77,57 @@ fn variables_follow_terraforms_precedence() {
         }
         opts.var_files = var_files.iter().map(|f| dir.path().join(f)).collect();
         let inv = load_dir(dir.path(), &opts).unwrap();
-        resource(&inv, "google_cloud_run_v2_service.svc").values.get("name").cloned()
+        resource(&inv, "google_cloud_run_v2_service.svc")
+            .values
+            .get("name")
+            .cloned()
     };
     assert_eq!(name_of(&[], None, &[]), Some(s("from-default")));
     assert_eq!(name_of(&[], Some("from-env"), &[]), Some(s("from-env")));
     let tfvars = ("terraform.tfvars", "name = \"from-tfvars\"\n");
-    assert_eq!(name_of(&[tfvars], Some("from-env"), &[]), Some(s("from-tfvars")));
-    let autos = [tfvars, ("b.auto.tfvars", "name = \"from-b-auto\"\n"), ("a.auto.tfvars", "name = \"from-a-auto\"\n")];
-    assert_eq!(name_of(&autos, Some("from-env"), &[]), Some(s("from-b-auto")), "auto files apply in lexical order");
-    let with_files = [autos[0], autos[1], autos[2], ("one.tfvars", "name = \"from-one\"\n"), ("two.tfvars", "name = \"from-two\"\n")];
-    assert_eq!(name_of(&with_files, None, &["two.tfvars", "one.tfvars"]), Some(s("from-one")), "var files apply in the order given");
+    assert_eq!(
+        name_of(&[tfvars], Some("from-env"), &[]),
+        Some(s("from-tfvars"))
+    );
+    let autos = [
+        tfvars,
+        ("b.auto.tfvars", "name = \"from-b-auto\"\n"),
+        ("a.auto.tfvars", "name = \"from-a-auto\"\n"),
+    ];
+    assert_eq!(
+        name_of(&autos, Some("from-env"), &[]),
+        Some(s("from-b-auto")),
+        "auto files apply in lexical order"
+    );
+    let with_files = [
+        autos[0],
+        autos[1],
+        autos[2],
+        ("one.tfvars", "name = \"from-one\"\n"),
+        ("two.tfvars", "name = \"from-two\"\n"),
+    ];
+    assert_eq!(
+        name_of(&with_files, None, &["two.tfvars", "one.tfvars"]),
+        Some(s("from-one")),
+        "var files apply in the order given"
+    );
 }
 
 #[test]
 fn a_variable_without_a_value_is_unknown() {
-    let inv = load(&[("main.tf", SERVICE), ("variables.tf", "variable \"name\" {\n  type = string\n}\n")]);
+    let inv = load(&[
+        ("main.tf", SERVICE),
+        ("variables.tf", "variable \"name\" {\n  type = string\n}\n"),
+    ]);
     let r = resource(&inv, "google_cloud_run_v2_service.svc");
     assert_eq!(r.values.at("name"), Lookup::Unknown);
 }
 
 #[test]
 fn types_convert_and_optional_attributes_take_defaults() {
-    let inv = load(&[
-        (
-            "main.tf",
-            r#"
+    let inv = load(&[(
+        "main.tf",
+        r#"
 variable "services" {
   type = map(object({
     memory = optional(string, "512Mi")
@@ -121,12 +158,20 @@ resource "google_cloud_run_v2_service" "svc" {
   }
 }
 "#,
-        ),
-    ]);
+    )]);
     let r = resource(&inv, "google_cloud_run_v2_service.svc[\"api\"]");
-    assert_eq!(r.values.at("template.containers.resources.limits.memory"), Lookup::Set(&s("512Mi")));
-    assert_eq!(r.values.at("template.containers.ports.container_port"), Lookup::Set(&s("8080")));
-    assert_eq!(r.values.at("template.scaling.min_instance_count"), Lookup::Set(&Value::Number(0.0)));
+    assert_eq!(
+        r.values.at("template.containers.resources.limits.memory"),
+        Lookup::Set(&s("512Mi"))
+    );
+    assert_eq!(
+        r.values.at("template.containers.ports.container_port"),
+        Lookup::Set(&s("8080"))
+    );
+    assert_eq!(
+        r.values.at("template.scaling.min_instance_count"),
+        Lookup::Set(&Value::Number(0.0))
+    );
 }
 
 #[test]
@@ -143,7 +188,10 @@ fn a_failing_validation_is_an_error_at_the_variable() {
     );
     let e = r.unwrap_err().to_string();
     assert!(e.contains("variables.tf:3:3"), "{e}");
-    assert!(e.contains("invalid value for variable `name`: The name must be lower case."), "{e}");
+    assert!(
+        e.contains("invalid value for variable `name`: The name must be lower case."),
+        "{e}"
+    );
 }
 
 #[test]
@@ -165,10 +213,21 @@ resource "google_cloud_run_v2_service" "svc" {
 }
 "#,
     )]);
-    assert_eq!(resource(&inv, "google_cloud_run_v2_service.svc").values.get("name"), Some(&s("API-api")));
+    assert_eq!(
+        resource(&inv, "google_cloud_run_v2_service.svc")
+            .values
+            .get("name"),
+        Some(&s("API-api"))
+    );
 
     let (_d, r) = load_with(
-        &[("main.tf", "locals {\n  a = local.b\n  b = \"${local.c}-x\"\n  c = local.a\n}\n"), ("x.tf", SERVICE)],
+        &[
+            (
+                "main.tf",
+                "locals {\n  a = local.b\n  b = \"${local.c}-x\"\n  c = local.a\n}\n",
+            ),
+            ("x.tf", SERVICE),
+        ],
         HclOptions::default(),
     );
     let e = r.unwrap_err().to_string();
@@ -241,18 +300,42 @@ resource "google_vpc_access_connector" "main" {
 "#,
         ),
     ]);
-    let api1 = resource(&inv, "module.svc[\"api\"].google_cloud_run_v2_service.this[1]");
+    let api1 = resource(
+        &inv,
+        "module.svc[\"api\"].google_cloud_run_v2_service.this[1]",
+    );
     assert_eq!(api1.values.get("name"), Some(&s("api-1")));
     assert_eq!(api1.module, "module.svc[\"api\"]");
-    assert_eq!(api1.values.get("project"), Some(&s("proj-1")), "the provider's project fills resources that omit it");
+    assert_eq!(
+        api1.values.get("project"),
+        Some(&s("proj-1")),
+        "the provider's project fills resources that omit it"
+    );
     let env = api1.values.at("template.containers.env");
-    let Lookup::Set(Value::List(env)) = env else { panic!("{env:?}") };
-    let keys: Vec<_> = env.iter().map(|e| e.get("name").cloned().unwrap()).collect();
+    let Lookup::Set(Value::List(env)) = env else {
+        panic!("{env:?}")
+    };
+    let keys: Vec<_> = env
+        .iter()
+        .map(|e| e.get("name").cloned().unwrap())
+        .collect();
     assert_eq!(keys, vec![s("LOG_LEVEL"), s("NAME")]);
-    assert!(inv.resources.iter().any(|r| r.address == "module.svc[\"web\"].google_cloud_run_v2_service.this[0]"));
-    assert!(!inv.resources.iter().any(|r| r.address == "module.svc[\"web\"].google_cloud_run_v2_service.this[1]"));
+    assert!(
+        inv.resources
+            .iter()
+            .any(|r| r.address == "module.svc[\"web\"].google_cloud_run_v2_service.this[0]")
+    );
+    assert!(
+        !inv.resources
+            .iter()
+            .any(|r| r.address == "module.svc[\"web\"].google_cloud_run_v2_service.this[1]")
+    );
     let conn = resource(&inv, "google_vpc_access_connector.main");
-    assert_eq!(conn.values.get("name"), Some(&s("api-0-api-1")), "module outputs feed the caller");
+    assert_eq!(
+        conn.values.get("name"),
+        Some(&s("api-0-api-1")),
+        "module outputs feed the caller"
+    );
     assert_eq!(conn.values.get("region"), Some(&s("europe-west1")));
     // An unset optional variable leaves the attribute unwritten.
     assert_eq!(api1.values.at("template.service_account"), Lookup::Unset);
@@ -299,18 +382,36 @@ resource "google_cloud_run_v2_service" "svc" {
 "#,
     )]);
     let svc = resource(&inv, "google_cloud_run_v2_service.svc");
-    assert_eq!(svc.values.at("name"), Lookup::Unknown, "data sources are unknown");
+    assert_eq!(
+        svc.values.at("name"),
+        Lookup::Unknown,
+        "data sources are unknown"
+    );
     assert_eq!(
         svc.values.at("template.service_account"),
         Lookup::Set(&s("cr-api@proj-1.iam.gserviceaccount.com")),
         "the provider derives the email at plan time"
     );
-    assert_eq!(svc.values.at("ingress"), Lookup::Set(&s("INGRESS_TRAFFIC_ALL")), "try() falls back");
-    let instances = svc.values.at("template.volumes.cloud_sql_instance.instances");
-    let Lookup::Set(Value::List(items)) = instances else { panic!("{instances:?}") };
-    assert_eq!(items[0].origin(), Some("google_sql_database_instance.db.connection_name"));
+    assert_eq!(
+        svc.values.at("ingress"),
+        Lookup::Set(&s("INGRESS_TRAFFIC_ALL")),
+        "try() falls back"
+    );
+    let instances = svc
+        .values
+        .at("template.volumes.cloud_sql_instance.instances");
+    let Lookup::Set(Value::List(items)) = instances else {
+        panic!("{instances:?}")
+    };
+    assert_eq!(
+        items[0].origin(),
+        Some("google_sql_database_instance.db.connection_name")
+    );
     let config = svc.config.as_ref().unwrap();
-    assert_eq!(config.expr("template.service_account").unwrap().references, vec!["google_service_account.run.email"]);
+    assert_eq!(
+        config.expr("template.service_account").unwrap().references,
+        vec!["google_service_account.run.email"]
+    );
 }
 
 #[test]
@@ -344,9 +445,15 @@ resource "google_cloud_run_v2_service" "svc" {
     assert_eq!(svc.values.get("description"), Some(&s("x;\ny;")));
     assert_eq!(
         svc.values.get("labels"),
-        Some(&Value::Map(BTreeMap::from([("x".into(), s("X")), ("y".into(), s("Y"))])))
+        Some(&Value::Map(BTreeMap::from([
+            ("x".into(), s("X")),
+            ("y".into(), s("Y"))
+        ])))
     );
-    assert_eq!(svc.values.at("template.containers.image"), Lookup::Set(&s("img:default")));
+    assert_eq!(
+        svc.values.at("template.containers.image"),
+        Lookup::Set(&s("img:default"))
+    );
 }
 
 #[test]
@@ -374,7 +481,10 @@ resource "google_cloud_run_v2_service" "svc" {
 "#,
     )]);
     let dump = format!("{:?}", inv);
-    assert!(!dump.contains("hunter2-canary"), "a sensitive value leaked: {dump}");
+    assert!(
+        !dump.contains("hunter2-canary"),
+        "a sensitive value leaked: {dump}"
+    );
 }
 
 #[test]
@@ -382,13 +492,27 @@ fn registry_modules_are_read_when_installed_and_noted_when_not() {
     let main = "module \"run\" {\n  source = \"GoogleCloudPlatform/cloud-run/google\"\n  name   = \"api\"\n}\n";
     let inv = load(&[("main.tf", main)]);
     assert!(inv.resources.is_empty());
-    assert!(inv.notes.iter().any(|n| n.message.contains("module `run`") && n.message.contains("could not be read")), "{:?}", inv.notes);
+    assert!(
+        inv.notes
+            .iter()
+            .any(|n| n.message.contains("module `run`") && n.message.contains("could not be read")),
+        "{:?}",
+        inv.notes
+    );
     let installed = load(&[
         ("main.tf", main),
         (".terraform/modules/run/main.tf", MODULE),
-        (".terraform/modules/modules.json", r#"{"Modules":[{"Key":"","Source":"","Dir":"."},{"Key":"run","Source":"registry.terraform.io/GoogleCloudPlatform/cloud-run/google","Dir":".terraform/modules/run"}]}"#),
+        (
+            ".terraform/modules/modules.json",
+            r#"{"Modules":[{"Key":"","Source":"","Dir":"."},{"Key":"run","Source":"registry.terraform.io/GoogleCloudPlatform/cloud-run/google","Dir":".terraform/modules/run"}]}"#,
+        ),
     ]);
-    assert!(installed.resources.iter().any(|r| r.address == "module.run.google_cloud_run_v2_service.this[0]"));
+    assert!(
+        installed
+            .resources
+            .iter()
+            .any(|r| r.address == "module.run.google_cloud_run_v2_service.this[0]")
+    );
 }
 
 #[test]
@@ -407,7 +531,10 @@ fn a_module_source_cycle_is_an_error() {
 
 #[test]
 fn parse_errors_name_file_and_line() {
-    let (_d, r) = load_with(&[("main.tf", "resource \"x\" \"y\" {\n  a = \n}\n")], HclOptions::default());
+    let (_d, r) = load_with(
+        &[("main.tf", "resource \"x\" \"y\" {\n  a = \n}\n")],
+        HclOptions::default(),
+    );
     let e = r.unwrap_err().to_string();
     assert!(e.contains("main.tf:2:"), "{e}");
 }
