@@ -397,3 +397,166 @@ mod tests {
         assert_eq!(v.at("template.sa"), Lookup::Unset);
     }
 }
+
+/// Attributes of resources that never matter to parity but are large in plans (API status,
+/// revision bookkeeping): skipped while parsing so they cost neither time nor memory.
+pub const SKIPPED_ATTRIBUTES: &[&str] = &[
+    "conditions",
+    "terminal_condition",
+    "traffic_statuses",
+    "status",
+    "latest_created_revision",
+    "latest_ready_revision",
+    "etag",
+    "uid",
+    "create_time",
+    "update_time",
+    "delete_time",
+    "expire_time",
+    "creator",
+    "last_modifier",
+    "observed_generation",
+    "reconciling",
+    "generation",
+    "build_config",
+    "binary_authorization",
+    "server_ca_cert",
+    "ip_address",
+    "replica_configuration",
+    "settings_version",
+];
+
+/// Parses JSON straight into a [`Value`], without an intermediate `serde_json::Value`. At the
+/// top level, attributes listed in `skip` are passed over unparsed.
+pub struct ValueSeed<'s> {
+    pub skip: &'s [&'s str],
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Value;
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor { skip: self.skip })
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Value {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Value, D::Error> {
+        d.deserialize_any(ValueVisitor { skip: &[] })
+    }
+}
+
+struct ValueVisitor<'s> {
+    skip: &'s [&'s str],
+}
+
+impl<'de> serde::de::Visitor<'de> for ValueVisitor<'_> {
+    type Value = Value;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_unit<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_none<E>(self) -> Result<Value, E> {
+        Ok(Value::Null)
+    }
+
+    fn visit_bool<E>(self, b: bool) -> Result<Value, E> {
+        Ok(Value::Bool(b))
+    }
+
+    fn visit_i64<E>(self, n: i64) -> Result<Value, E> {
+        Ok(Value::Number(n as f64))
+    }
+
+    fn visit_u64<E>(self, n: u64) -> Result<Value, E> {
+        Ok(Value::Number(n as f64))
+    }
+
+    fn visit_f64<E>(self, n: f64) -> Result<Value, E> {
+        Ok(Value::Number(n))
+    }
+
+    fn visit_str<E>(self, s: &str) -> Result<Value, E> {
+        Ok(Value::String(s.to_string()))
+    }
+
+    fn visit_string<E>(self, s: String) -> Result<Value, E> {
+        Ok(Value::String(s))
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Value, A::Error> {
+        let mut out = Vec::with_capacity(seq.size_hint().unwrap_or(0).min(64));
+        while let Some(v) = seq.next_element::<Value>()? {
+            out.push(v);
+        }
+        Ok(Value::List(out))
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
+        let mut out = BTreeMap::new();
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if self.skip.contains(&key.as_ref()) {
+                map.next_value::<serde::de::IgnoredAny>()?;
+                continue;
+            }
+            let v = map.next_value::<Value>()?;
+            out.insert(key.into_owned(), v);
+        }
+        Ok(Value::Map(out))
+    }
+}
+
+impl Value {
+    /// Applies Terraform's unknown marks (`after_unknown`: `true` where unknown, also for
+    /// attributes absent from the value) and sensitive marks (`true` where sensitive).
+    pub fn apply_marks(
+        &mut self,
+        unknown: Option<&serde_json::Value>,
+        sensitive: Option<&serde_json::Value>,
+    ) {
+        if is_true(sensitive) {
+            *self = Value::Sensitive;
+            return;
+        }
+        if is_true(unknown) {
+            *self = Value::Unknown;
+            return;
+        }
+        match self {
+            Value::List(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    item.apply_marks(
+                        unknown.and_then(|u| u.get(i)),
+                        sensitive.and_then(|s| s.get(i)),
+                    );
+                }
+            }
+            Value::Map(m) => {
+                for (k, item) in m.iter_mut() {
+                    let (u, s) = (
+                        unknown.and_then(|u| u.get(k)),
+                        sensitive.and_then(|s| s.get(k)),
+                    );
+                    if u.is_some() || s.is_some() {
+                        item.apply_marks(u, s);
+                    }
+                }
+                if let Some(serde_json::Value::Object(u)) = unknown {
+                    for (k, mark) in u {
+                        if !m.contains_key(k)
+                            && let Some(filled) = unknown_only(mark)
+                        {
+                            m.insert(k.clone(), filled);
+                        }
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+}

@@ -66,15 +66,7 @@ pub fn load_source(path: &Path, opts: &LoadOptions) -> Result<Inventory> {
 /// Detects the format of `text` (read from `path`) and loads it.
 pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
     if text.starts_with(b"PK\x03\x04") {
-        return Err(InputError::new(
-            path,
-            "is a binary plan file (`terraform plan -out`): tfparity reads its JSON form",
-        )
-        .help(format!(
-            "run `terraform show -json {} > plan.json` in the configuration's directory and pass plan.json",
-            path.display()
-        ))
-        .into());
+        return load_binary_plan(path);
     }
     if let Err(e) = std::str::from_utf8(text) {
         // JSON is UTF-8 (RFC 8259 §8.1); a file that is not cannot be a Terraform export.
@@ -155,6 +147,96 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
     .into())
 }
 
+/// The Terraform binary that converts binary plan files: `TFPARITY_TERRAFORM`, else
+/// `terraform` on PATH.
+fn terraform_program() -> std::ffi::OsString {
+    std::env::var_os("TFPARITY_TERRAFORM")
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "terraform".into())
+}
+
+/// A binary plan file (`terraform plan -out`, a zip archive): converted with
+/// `terraform show -json FILE`, run in the file's directory (where the configuration and its
+/// `.terraform` usually are, since Terraform needs the providers' schemas to read a plan).
+/// Positions in findings then refer to that JSON form.
+fn load_binary_plan(path: &Path) -> Result<Inventory> {
+    use std::process::{Command, Stdio};
+    let name = path
+        .file_name()
+        .map_or_else(|| path.as_os_str().to_owned(), |n| n.to_owned());
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let advice = format!(
+        "run `terraform show -json {}` in the configuration's directory (after `terraform init`) and pass its output",
+        path.display()
+    );
+    let program = terraform_program();
+    let output = Command::new(&program)
+        .arg("show")
+        .arg("-json")
+        .arg("-no-color")
+        .arg(&name)
+        .current_dir(&dir)
+        .env("TF_IN_AUTOMATION", "1")
+        .env("CHECKPOINT_DISABLE", "1")
+        .stdin(Stdio::null())
+        .output();
+    let output = match output {
+        Ok(o) => o,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Err(InputError::new(
+                path,
+                format!(
+                    "is a binary plan file (`terraform plan -out`): reading it takes `terraform show -json`, and `{}` is not on PATH",
+                    program.to_string_lossy()
+                ),
+            )
+            .help(advice)
+            .into());
+        }
+        Err(e) => {
+            return Err(InputError::new(
+                path,
+                format!(
+                    "is a binary plan file (`terraform plan -out`), and `terraform show -json` could not be run: {e}"
+                ),
+            )
+            .help(advice)
+            .into());
+        }
+    };
+    let json_start = output.stdout.iter().position(|b| !b.is_ascii_whitespace());
+    if !output.status.success() || json_start.is_none_or(|i| output.stdout[i] != b'{') {
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        let reason: Vec<&str> = stderr
+            .lines()
+            .map(|l| l.trim_matches(|c: char| c.is_whitespace() || "│╷╵".contains(c)))
+            .filter(|l| !l.is_empty())
+            .take(3)
+            .collect();
+        let reason = if reason.is_empty() {
+            format!("it exited with {}", output.status)
+        } else {
+            reason.join(" ")
+        };
+        return Err(InputError::new(
+            path,
+            format!(
+                "is a binary plan file (`terraform plan -out`), and `terraform show -json` (run in {}) could not read it: {reason}",
+                dir.display()
+            ),
+        )
+        .help(advice)
+        .into());
+    }
+    if output.stdout.starts_with(b"PK\x03\x04") {
+        return Err(InputError::new(path, "`terraform show -json` printed a binary file").into());
+    }
+    load_bytes(path, &output.stdout)
+}
+
 /// serde_json appends " at line X column Y" to its messages; we print the place ourselves.
 fn strip_position(e: &serde_json::Error) -> String {
     let s = e.to_string();
@@ -226,15 +308,8 @@ impl<'t> Locator<'t> {
             self.line_start = 0;
         }
         let seg = &self.text[self.offset..target];
-        let mut newlines = 0;
-        let mut last = None;
-        for (i, &b) in seg.iter().enumerate() {
-            if b == b'\n' {
-                newlines += 1;
-                last = Some(i);
-            }
-        }
-        if let Some(i) = last {
+        let newlines = memchr::memchr_iter(b'\n', seg).count();
+        if let Some(i) = memchr::memrchr(b'\n', seg) {
             self.line_start = self.offset + i + 1;
         }
         self.line += newlines;

@@ -16,7 +16,7 @@ use crate::error::{InputError, Result};
 use crate::inventory::{
     Action, InstanceKey, Inventory, LoadNote, Mode, Resource, SourceInfo, SourceKind,
 };
-use crate::value::Value;
+use crate::value::{SKIPPED_ATTRIBUTES, Value, ValueSeed};
 
 /// Every top-level key any supported envelope may have; values stay raw until the kind is known.
 #[derive(Deserialize)]
@@ -25,8 +25,9 @@ pub(super) struct Envelope<'a> {
     pub format_version: Option<Cow<'a, str>>,
     #[serde(borrow, default)]
     pub terraform_version: Option<Cow<'a, str>>,
+    /// Each change stays raw (one scan of the file) until the loop reads it.
     #[serde(borrow, default)]
-    pub resource_changes: Option<&'a RawValue>,
+    pub resource_changes: Option<Vec<&'a RawValue>>,
     #[serde(borrow, default)]
     pub planned_values: Option<&'a RawValue>,
     #[serde(borrow, default)]
@@ -160,12 +161,7 @@ pub(super) fn load_plan(path: &Path, text: &[u8], env: &Envelope<'_>) -> Result<
     let resolver = Resolver::new(&config);
     let mut locator = Locator::new(text);
 
-    let changes: Vec<&RawValue> = match env.resource_changes {
-        Some(raw) => serde_json::from_str(raw.get())
-            .map_err(|e| json_error(path, text, raw.get(), &e, "`resource_changes`"))?,
-        None => Vec::new(),
-    };
-    for raw in changes {
+    for &raw in env.resource_changes.iter().flatten() {
         let rc: RawChange<'_> = serde_json::from_str(raw.get())
             .map_err(|e| json_error(path, text, raw.get(), &e, "a resource change"))?;
         if rc.deposed.is_some() {
@@ -292,42 +288,48 @@ pub(super) fn marked_values(
     unknown: Option<&RawValue>,
     sensitive: Option<&RawValue>,
 ) -> Result<Value> {
-    let parse = |raw: Option<&RawValue>, what: &str| -> Result<Option<serde_json::Value>> {
-        raw.map(|r| {
-            serde_json::from_str::<serde_json::Value>(r.get())
-                .map_err(|e| json_error(path, text, r.get(), &e, what).into())
-        })
-        .transpose()
+    use serde::de::DeserializeSeed;
+    // Marks only matter where they say `true`; most plans mark nothing, and then the mark
+    // trees are not parsed at all.
+    let marks = |raw: Option<&RawValue>, what: &str| -> Result<Option<serde_json::Value>> {
+        match raw {
+            Some(r) if r.get().contains("true") => serde_json::from_str(r.get())
+                .map(Some)
+                .map_err(|e| json_error(path, text, r.get(), &e, what).into()),
+            _ => Ok(None),
+        }
     };
-    let after = parse(after, "`after`")?.unwrap_or(serde_json::Value::Null);
-    let unknown = parse(unknown, "`after_unknown`")?;
-    let sensitive = parse(sensitive, "`after_sensitive`")?;
-    if !after.is_object() && !after.is_null() {
-        return Err(InputError::new(
-            path,
-            format!(
-                "expected a resource's values to be an object, found {}",
-                json_type(&after)
-            ),
-        )
-        .into());
+    let mut value = match after {
+        Some(raw) => {
+            let mut de = serde_json::Deserializer::from_str(raw.get());
+            let v = ValueSeed {
+                skip: SKIPPED_ATTRIBUTES,
+            }
+            .deserialize(&mut de)
+            .map_err(|e| json_error(path, text, raw.get(), &e, "`after`"))?;
+            if !matches!(v, Value::Map(_) | Value::Null) {
+                return Err(InputError::new(
+                    path,
+                    format!(
+                        "expected a resource's values to be an object, found {}",
+                        v.type_name()
+                    ),
+                )
+                .into());
+            }
+            v
+        }
+        None => Value::Null,
+    };
+    let unknown = marks(unknown, "`after_unknown`")?;
+    let sensitive = marks(sensitive, "`after_sensitive`")?;
+    if unknown.is_some() || sensitive.is_some() {
+        if matches!(value, Value::Null) {
+            value = Value::Map(Default::default());
+        }
+        value.apply_marks(unknown.as_ref(), sensitive.as_ref());
     }
-    Ok(Value::from_json_marked(
-        &after,
-        unknown.as_ref(),
-        sensitive.as_ref(),
-    ))
-}
-
-fn json_type(v: &serde_json::Value) -> &'static str {
-    match v {
-        serde_json::Value::Null => "null",
-        serde_json::Value::Bool(_) => "a boolean",
-        serde_json::Value::Number(_) => "a number",
-        serde_json::Value::String(_) => "a string",
-        serde_json::Value::Array(_) => "an array",
-        serde_json::Value::Object(_) => "an object",
-    }
+    Ok(value)
 }
 
 pub(super) fn action_of(actions: &[Cow<'_, str>]) -> Action {

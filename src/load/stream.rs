@@ -78,11 +78,23 @@ struct DiagPos {
 /// Whether text looks like the stream: its first line is a JSON object with `@level` or
 /// `type: version`.
 pub fn looks_like_stream(body: &[u8]) -> bool {
-    let first_line = body.split(|&b| b == b'\n').next().unwrap_or_default();
-    match serde_json::from_slice::<serde_json::Value>(first_line) {
-        Ok(v) => {
-            v.get("@level").is_some() || v.get("type").and_then(|t| t.as_str()) == Some("version")
-        }
+    // The stream's first message is a short `version` line; a plan or state is one long line,
+    // which must not be parsed twice just to tell.
+    let head = &body[..body.len().min(4097)];
+    let first_line = match memchr::memchr(b'\n', head) {
+        Some(i) => &head[..i],
+        None if head.len() < 4097 => head,
+        None => return false,
+    };
+    #[derive(Deserialize)]
+    struct First {
+        #[serde(rename = "@level")]
+        level: Option<serde::de::IgnoredAny>,
+        #[serde(rename = "type")]
+        kind: Option<String>,
+    }
+    match serde_json::from_slice::<First>(first_line) {
+        Ok(f) => f.level.is_some() || f.kind.as_deref() == Some("version"),
         Err(_) => false,
     }
 }
