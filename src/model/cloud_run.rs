@@ -276,6 +276,10 @@ fn limit(c: &Scope<'_>, key: &str, parse: fn(&str) -> Option<u64>, default: u64)
 fn env_vars(c: &Scope<'_>, paths: &Paths) -> Field<BTreeMap<String, EnvVar>> {
     let span = c.span("env");
     let items = match c.read_written("env") {
+        // No env block: a plan writes the unset block list as `[]`.
+        Read::Set(Value::List(items)) if items.is_empty() => {
+            return Field::default(BTreeMap::new(), "env", span);
+        }
         Read::Set(Value::List(items)) => items,
         Read::NotWritten | Read::Set(_) => {
             return Field::default(BTreeMap::new(), "env", span);
@@ -509,6 +513,10 @@ pub fn cloud_sql(
     let attr = format!("{vpath}.cloud_sql_instance.instances");
     let span = scope.span(&vpath);
     match scope.read_written(&vpath) {
+        // No volume block: a plan writes the unset block list as `[]`.
+        Read::Set(Value::List(l)) if l.is_empty() => {
+            return Field::default(Vec::new(), attr, span);
+        }
         Read::Set(Value::List(_)) => {}
         Read::NotWritten | Read::Set(_) => return Field::default(Vec::new(), attr, span),
         _ => return Field::unknown(attr, span),

@@ -45,8 +45,10 @@ locals {
           version = "latest"
         }
       }
-      vpc_connector       = google_vpc_access_connector.main.id
-      cloud_sql_instances = [google_sql_database_instance.main.connection_name]
+      # Written out from the names (not `.id` / `.connection_name`, which are known only
+      # once the connector and the instance exist) so that plans show them.
+      vpc_connector       = "projects/${var.project_id}/locations/${var.region}/connectors/${google_vpc_access_connector.main.name}"
+      cloud_sql_instances = ["${var.project_id}:${var.region}:${google_sql_database_instance.main.name}"]
     }
 
     "jualuma-marketing" = {

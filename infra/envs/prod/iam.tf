@@ -1,5 +1,9 @@
 # Only the backend has a dedicated runtime service account in prod; the other
 # services run as the Compute Engine default service account.
+data "google_compute_default_service_account" "default" {
+  project = var.project_id
+}
+
 resource "google_service_account" "cr_backend" {
   project      = var.project_id
   account_id   = "cr-backend"

@@ -6,7 +6,7 @@ locals {
   services = {
     "frontend-app" = {
       image           = "${local.registry}/user-app:${var.image_tags["frontend-app"]}"
-      service_account = null
+      service_account = data.google_compute_default_service_account.default.email
       memory          = "512Mi"
       min_instances   = 0
       env = {
@@ -43,13 +43,15 @@ locals {
           version = "latest"
         }
       }
+      # The connection name written out (`.connection_name` is known only once the
+      # instance exists) so that plans show it.
       vpc_connector       = null
-      cloud_sql_instances = [google_sql_database_instance.main.connection_name]
+      cloud_sql_instances = ["${var.project_id}:${var.region}:${google_sql_database_instance.main.name}"]
     }
 
     "marketing-site" = {
       image           = "${local.registry}/marketing:${var.image_tags["marketing-site"]}"
-      service_account = null
+      service_account = data.google_compute_default_service_account.default.email
       memory          = "512Mi"
       min_instances   = 0
       env = {
@@ -62,7 +64,7 @@ locals {
 
     "support-portal" = {
       image           = "${local.registry}/support:${var.image_tags["support-portal"]}"
-      service_account = null
+      service_account = null # not chosen yet: Cloud Run runs it as the default compute account
       memory          = "512Mi"
       min_instances   = 0
       env = {

@@ -386,9 +386,7 @@ pub fn call(
             [v] => {
                 let mut clean = v.clone();
                 super::eval::strip_markers(&mut clean);
-                Value::String(
-                    serde_json::to_string(&clean.to_json()).map_err(|e| err(e.to_string()))?,
-                )
+                Value::String(terraform_json(&clean).map_err(|e| err(e.to_string()))?)
             }
             _ => return Err(err("takes one value".into())),
         },
@@ -520,6 +518,31 @@ pub fn call(
                 .ok_or_else(|| err("takes a number".into()))?
                 .ceil(),
         ),
+        "pow" => match args.as_slice() {
+            [a, b] => match (a.as_f64(), b.as_f64()) {
+                (Some(a), Some(b)) => Value::Number(a.powf(b)),
+                _ => return Err(err("takes two numbers".into())),
+            },
+            _ => return Err(err("takes two numbers".into())),
+        },
+        "signum" => Value::Number(
+            args.first()
+                .and_then(Value::as_f64)
+                .map(|n| if n == 0.0 { 0.0 } else { n.signum() })
+                .ok_or_else(|| err("takes a number".into()))?,
+        ),
+        "parseint" => match args.as_slice() {
+            [Value::String(text), base] => {
+                let base = base
+                    .as_f64()
+                    .filter(|b| b.fract() == 0.0 && (2.0..=62.0).contains(b))
+                    .ok_or_else(|| err("the base must be a whole number from 2 to 62".into()))?;
+                parse_int(text, base as u32)
+                    .map(Value::Number)
+                    .ok_or_else(|| err(format!("cannot parse {text:?} as a base {base} integer")))?
+            }
+            _ => return Err(err("takes a string and a base".into())),
+        },
         "floor" => Value::Number(
             args.first()
                 .and_then(Value::as_f64)
@@ -780,6 +803,58 @@ fn formatlist(args: &[Value]) -> Result<Value, String> {
     Ok(Value::List(out))
 }
 
+/// JSON as Terraform's `jsonencode` writes it: whole numbers without a fraction (`1`, not
+/// `1.0`), object keys sorted, and `<`, `>`, `&`, U+2028 and U+2029 escaped (Go's encoder).
+fn terraform_json(v: &Value) -> serde_json::Result<String> {
+    fn convert(v: &Value) -> serde_json::Value {
+        match v {
+            Value::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => {
+                serde_json::Value::from(*n as i64)
+            }
+            Value::List(l) => serde_json::Value::Array(l.iter().map(convert).collect()),
+            Value::Map(m) => {
+                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), convert(v))).collect())
+            }
+            other => other.to_json(),
+        }
+    }
+    let text = serde_json::to_string(&convert(v))?;
+    Ok(text
+        .replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029"))
+}
+
+/// `parseint`: an optional sign, then digits of `base` (0-9, a-z, A-Z as Go's big.Int reads
+/// them for bases up to 62).
+fn parse_int(text: &str, base: u32) -> Option<f64> {
+    let (neg, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    let mut n: f64 = 0.0;
+    for c in digits.chars() {
+        let d = match c {
+            '0'..='9' => c as u32 - '0' as u32,
+            'a'..='z' if base <= 36 => c as u32 - 'a' as u32 + 10,
+            'A'..='Z' if base <= 36 => c as u32 - 'A' as u32 + 10,
+            'a'..='z' => c as u32 - 'a' as u32 + 10,
+            'A'..='Z' => c as u32 - 'A' as u32 + 36,
+            _ => return None,
+        };
+        if d >= base {
+            return None;
+        }
+        n = n * f64::from(base) + f64::from(d);
+    }
+    Some(if neg { -n } else { n })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -867,6 +942,15 @@ mod tests {
                 Value::Number(2.0)
             ])
         );
+        assert_eq!(
+            eval(r#"jsonencode({ b = [1, "x", 2.5], a = "<&>" })"#),
+            s(r#"{"a":"\u003c\u0026\u003e","b":[1,"x",2.5]}"#),
+            "whole numbers without a fraction, HTML characters escaped, as Terraform"
+        );
+        assert_eq!(eval(r#"parseint("ff", 16)"#), Value::Number(255.0));
+        assert_eq!(eval(r#"parseint("-101", 2)"#), Value::Number(-5.0));
+        assert_eq!(eval(r#"pow(2, 9)"#), Value::Number(512.0));
+        assert_eq!(eval(r#"signum(-3)"#), Value::Number(-1.0));
         assert_eq!(
             eval(r#"jsondecode(jsonencode({a = [1, "x"]}))"#),
             eval(r#"{a = [1, "x"]}"#)
