@@ -348,56 +348,6 @@ impl fmt::Display for Value {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use serde_json::json;
-
-    #[test]
-    fn omitted_unknown_attributes_become_unknown_values() {
-        let after = json!({"name": "api", "template": [{"containers": [{"image": "x"}]}]});
-        let unknown = json!({"uri": true, "template": [{"service_account": true}]});
-        let v = Value::from_json_marked(&after, Some(&unknown), None);
-        assert_eq!(v.at("uri"), Lookup::Unknown);
-        assert_eq!(v.at("template.service_account"), Lookup::Unknown);
-        assert_eq!(
-            v.at("name"),
-            Lookup::Set(&Value::String("api".into())),
-            "known attributes stay"
-        );
-        assert_eq!(v.at("ingress"), Lookup::Unset);
-    }
-
-    #[test]
-    fn sensitive_leaves_are_dropped() {
-        let after = json!({"secret_data": "hunter2", "list": ["a", "b"]});
-        let sens = json!({"secret_data": true, "list": [false, true]});
-        let v = Value::from_json_marked(&after, None, Some(&sens));
-        assert_eq!(v.get("secret_data"), Some(&Value::Sensitive));
-        assert_eq!(v.get("list").unwrap().index(1), Some(&Value::Sensitive));
-        assert!(!format!("{v:?}").contains("hunter2"));
-    }
-
-    #[test]
-    fn unknown_list_slots_are_aligned() {
-        let after = json!({"args": ["a", null]});
-        let unknown = json!({"args": [false, true]});
-        let v = Value::from_json_marked(&after, Some(&unknown), None);
-        assert_eq!(v.get("args").unwrap().index(1), Some(&Value::Unknown));
-        assert_eq!(
-            v.get("args").unwrap().index(0),
-            Some(&Value::String("a".into()))
-        );
-    }
-
-    #[test]
-    fn lookup_through_blocks_and_null() {
-        let v = Value::from_json(&json!({"template": [{"scaling": [], "sa": null}]}));
-        assert_eq!(v.at("template.scaling.min_instance_count"), Lookup::Unset);
-        assert_eq!(v.at("template.sa"), Lookup::Unset);
-    }
-}
-
 /// Attributes of resources that never matter to parity but are large in plans (API status,
 /// revision bookkeeping): skipped while parsing so they cost neither time nor memory.
 pub const SKIPPED_ATTRIBUTES: &[&str] = &[
@@ -558,5 +508,55 @@ impl Value {
             }
             _ => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn omitted_unknown_attributes_become_unknown_values() {
+        let after = json!({"name": "api", "template": [{"containers": [{"image": "x"}]}]});
+        let unknown = json!({"uri": true, "template": [{"service_account": true}]});
+        let v = Value::from_json_marked(&after, Some(&unknown), None);
+        assert_eq!(v.at("uri"), Lookup::Unknown);
+        assert_eq!(v.at("template.service_account"), Lookup::Unknown);
+        assert_eq!(
+            v.at("name"),
+            Lookup::Set(&Value::String("api".into())),
+            "known attributes stay"
+        );
+        assert_eq!(v.at("ingress"), Lookup::Unset);
+    }
+
+    #[test]
+    fn sensitive_leaves_are_dropped() {
+        let after = json!({"secret_data": "hunter2", "list": ["a", "b"]});
+        let sens = json!({"secret_data": true, "list": [false, true]});
+        let v = Value::from_json_marked(&after, None, Some(&sens));
+        assert_eq!(v.get("secret_data"), Some(&Value::Sensitive));
+        assert_eq!(v.get("list").unwrap().index(1), Some(&Value::Sensitive));
+        assert!(!format!("{v:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn unknown_list_slots_are_aligned() {
+        let after = json!({"args": ["a", null]});
+        let unknown = json!({"args": [false, true]});
+        let v = Value::from_json_marked(&after, Some(&unknown), None);
+        assert_eq!(v.get("args").unwrap().index(1), Some(&Value::Unknown));
+        assert_eq!(
+            v.get("args").unwrap().index(0),
+            Some(&Value::String("a".into()))
+        );
+    }
+
+    #[test]
+    fn lookup_through_blocks_and_null() {
+        let v = Value::from_json(&json!({"template": [{"scaling": [], "sa": null}]}));
+        assert_eq!(v.at("template.scaling.min_instance_count"), Lookup::Unset);
+        assert_eq!(v.at("template.sa"), Lookup::Unset);
     }
 }

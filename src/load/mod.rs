@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod hcl;
+pub mod jsonscan;
 pub mod plan;
 pub mod stream;
 pub mod tfstate;
@@ -100,25 +101,8 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
     if stream::looks_like_stream(body) {
         return stream::load_stream(path, text);
     }
-    let envelope: plan::Envelope<'_> = match serde_json::from_slice(body) {
-        Ok(e) => e,
-        Err(e) if e.is_data() || e.is_syntax() || e.is_eof() => {
-            if stream::looks_like_stream(body) {
-                return stream::load_stream(path, text);
-            }
-            let what = if e.is_eof() {
-                "ends early (truncated JSON?)".to_string()
-            } else {
-                format!("is not valid Terraform JSON: {}", strip_position(&e))
-            };
-            let mut err = InputError::new(path, what);
-            if e.line() > 0 {
-                err = err.at(e.line(), e.column());
-            }
-            return Err(err.into());
-        }
-        Err(e) => return Err(InputError::new(path, e.to_string()).into()),
-    };
+    let text_str = std::str::from_utf8(text).expect("checked above");
+    let envelope = plan::Envelope::scan(path, text_str, offset + first)?;
     if envelope.format_version.is_none() && envelope.plan_format_version.is_some() {
         return Err(InputError::new(
             path,
@@ -132,9 +116,9 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
             || envelope.planned_values.is_some()
             || envelope.configuration.is_some();
         return if is_plan {
-            plan::load_plan(path, text, &envelope)
+            plan::load_plan(path, text_str, &envelope)
         } else {
-            plan::load_state(path, text, &envelope)
+            plan::load_state(path, text_str, &envelope)
         };
     }
     if envelope.version.is_some() && (envelope.lineage.is_some() || envelope.resources.is_some()) {

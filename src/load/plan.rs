@@ -5,79 +5,110 @@
 //! resource types the model reads.
 
 use std::borrow::Cow;
+use std::ops::Range;
 use std::path::Path;
 
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::config::{RawConfiguration, Resolver};
-use super::{Locator, json_error, model_reads};
+use super::{Locator, json_error, jsonscan, model_reads};
 use crate::error::{InputError, Result};
 use crate::inventory::{
     Action, InstanceKey, Inventory, LoadNote, Mode, Resource, SourceInfo, SourceKind,
 };
 use crate::value::{SKIPPED_ATTRIBUTES, Value, ValueSeed};
 
-/// Every top-level key any supported envelope may have; values stay raw until the kind is known.
-#[derive(Deserialize)]
+/// Every top-level key any supported envelope may have. Found by a structural scan, so the
+/// large parts nobody reads (`prior_state`, `planned_values`) are passed over at memory speed;
+/// the rest stays raw until the kind of file is known.
 pub(super) struct Envelope<'a> {
-    #[serde(borrow, default)]
-    pub format_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    pub terraform_version: Option<Cow<'a, str>>,
-    /// Each change stays raw (one scan of the file) until the loop reads it.
-    #[serde(borrow, default)]
-    pub resource_changes: Option<Vec<&'a RawValue>>,
-    #[serde(borrow, default)]
+    pub format_version: Option<String>,
+    pub terraform_version: Option<String>,
+    /// Byte ranges of each `resource_changes` element.
+    pub resource_changes: Option<Vec<Range<usize>>>,
     pub planned_values: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     pub configuration: Option<&'a RawValue>,
-    #[serde(borrow, default)]
     pub values: Option<&'a RawValue>,
-    #[serde(default)]
     pub errored: Option<bool>,
     // Raw `.tfstate` keys.
-    #[serde(default)]
     pub version: Option<serde_json::Value>,
-    #[serde(borrow, default)]
     pub resources: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    pub lineage: Option<Cow<'a, str>>,
+    pub lineage: Option<String>,
     // Terraform Cloud / HCP redacted plan envelope.
-    #[serde(borrow, default)]
-    pub plan_format_version: Option<Cow<'a, str>>,
+    pub plan_format_version: Option<String>,
 }
 
-#[derive(Deserialize)]
-struct RawChange<'a> {
-    #[serde(borrow)]
-    address: Cow<'a, str>,
-    #[serde(borrow, default)]
-    module_address: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    mode: Option<Cow<'a, str>>,
-    #[serde(borrow, rename = "type")]
-    rtype: Cow<'a, str>,
-    #[serde(borrow)]
-    name: Cow<'a, str>,
-    #[serde(default)]
-    index: Option<serde_json::Value>,
-    #[serde(borrow, default)]
-    deposed: Option<Cow<'a, str>>,
-    #[serde(borrow)]
-    change: RawChangeBody<'a>,
-}
-
-#[derive(Deserialize)]
-struct RawChangeBody<'a> {
-    #[serde(borrow, default)]
-    actions: Vec<Cow<'a, str>>,
-    #[serde(borrow, default)]
-    after: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    after_unknown: Option<&'a RawValue>,
-    #[serde(borrow, default)]
-    after_sensitive: Option<&'a RawValue>,
+impl<'a> Envelope<'a> {
+    /// Scans the top-level object starting at `start`.
+    pub fn scan(path: &Path, text: &'a str, start: usize) -> Result<Envelope<'a>> {
+        let b = text.as_bytes();
+        let scan_err = |e: jsonscan::ScanError| {
+            let (line, col) = crate::inventory::line_col(b, e.offset);
+            let what = if e.message.contains("ends") {
+                format!("ends early (truncated JSON?): {}", e.message)
+            } else {
+                format!("is not valid JSON: {}", e.message)
+            };
+            crate::error::Error::from(InputError::new(path, what).at(line, col))
+        };
+        let (fields, end) = jsonscan::object_fields(b, start).map_err(scan_err)?;
+        let rest = jsonscan::skip_ws(b, end);
+        if rest < b.len() {
+            return Err(scan_err(jsonscan::ScanError {
+                offset: rest,
+                message: "unexpected data after the top-level object".into(),
+            }));
+        }
+        let small = |key: &str| -> Result<Option<&'a str>> {
+            Ok(jsonscan::field(b, &fields, key).map(|r| &text[r.clone()]))
+        };
+        let parse = |key: &str, what: &str| -> Result<Option<&'a RawValue>> {
+            match small(key)? {
+                Some(slice) => serde_json::from_str::<&RawValue>(slice)
+                    .map(Some)
+                    .map_err(|e| json_error(path, b, slice, &e, what).into()),
+                None => Ok(None),
+            }
+        };
+        let string = |key: &str| -> Result<Option<String>> {
+            match small(key)? {
+                Some("null") | None => Ok(None),
+                Some(slice) => serde_json::from_str::<String>(slice)
+                    .map(Some)
+                    .map_err(|e| json_error(path, b, slice, &e, &format!("`{key}`")).into()),
+            }
+        };
+        let resource_changes = match jsonscan::field(b, &fields, "resource_changes") {
+            Some(r) if &text[r.clone()] != "null" => {
+                Some(jsonscan::array_elements(b, r.start).map_err(scan_err)?)
+            }
+            _ => None,
+        };
+        Ok(Envelope {
+            format_version: string("format_version")?,
+            terraform_version: string("terraform_version")?,
+            resource_changes,
+            planned_values: parse("planned_values", "`planned_values`")?,
+            configuration: parse("configuration", "`configuration`")?,
+            values: parse("values", "`values`")?,
+            errored: match small("errored")? {
+                Some(slice) => serde_json::from_str::<Option<bool>>(slice)
+                    .map_err(|e| json_error(path, b, slice, &e, "`errored`"))?,
+                None => None,
+            },
+            version: match small("version")? {
+                Some(slice) => Some(
+                    serde_json::from_str(slice)
+                        .map_err(|e| json_error(path, b, slice, &e, "`version`"))?,
+                ),
+                None => None,
+            },
+            resources: parse("resources", "`resources`")?,
+            lineage: string("lineage")?,
+            plan_format_version: string("plan_format_version")?,
+        })
+    }
 }
 
 #[derive(Deserialize)]
@@ -136,14 +167,14 @@ pub(super) fn check_format_version(path: &Path, v: Option<&str>, what: &str) -> 
     }
 }
 
-pub(super) fn load_plan(path: &Path, text: &[u8], env: &Envelope<'_>) -> Result<Inventory> {
+pub(super) fn load_plan(path: &Path, text: &str, env: &Envelope<'_>) -> Result<Inventory> {
     let format_version = check_format_version(path, env.format_version.as_deref(), "plan")?;
     let mut inv = Inventory::default();
     inv.sources.push(SourceInfo {
         path: path.to_path_buf(),
         kind: SourceKind::Plan,
         format_version: Some(format_version),
-        terraform_version: env.terraform_version.as_deref().map(str::to_string),
+        terraform_version: env.terraform_version.clone(),
     });
     if env.errored == Some(true) {
         return Err(InputError::new(
@@ -155,70 +186,201 @@ pub(super) fn load_plan(path: &Path, text: &[u8], env: &Envelope<'_>) -> Result<
     }
     let config: RawConfiguration = match env.configuration {
         Some(raw) => serde_json::from_str(raw.get())
-            .map_err(|e| json_error(path, text, raw.get(), &e, "`configuration`"))?,
+            .map_err(|e| json_error(path, text.as_bytes(), raw.get(), &e, "`configuration`"))?,
         None => RawConfiguration::default(),
     };
     let resolver = Resolver::new(&config);
-    let mut locator = Locator::new(text);
-
-    for &raw in env.resource_changes.iter().flatten() {
-        let rc: RawChange<'_> = serde_json::from_str(raw.get())
-            .map_err(|e| json_error(path, text, raw.get(), &e, "a resource change"))?;
-        if rc.deposed.is_some() {
-            // A deposed object is an old instance on its way out.
-            continue;
+    let lines = LineIndex::new(text.as_bytes());
+    let changes = env.resource_changes.as_deref().unwrap_or_default();
+    // Large plans are read on both cores: each half of the changes on its own thread.
+    let items: Vec<Result<Item>> = if changes.len() >= 2048 {
+        let (a, b) = changes.split_at(changes.len() / 2);
+        std::thread::scope(|scope| {
+            let ha = scope.spawn(|| {
+                a.iter()
+                    .map(|r| change_item(path, text, r, &resolver, &lines))
+                    .collect::<Vec<_>>()
+            });
+            let mut out: Vec<Result<Item>> = b
+                .iter()
+                .map(|r| change_item(path, text, r, &resolver, &lines))
+                .collect();
+            let mut first = ha.join().unwrap_or_else(|_| {
+                vec![Err(InputError::new(path, "a loader thread panicked").into())]
+            });
+            first.append(&mut out);
+            first
+        })
+    } else {
+        changes
+            .iter()
+            .map(|r| change_item(path, text, r, &resolver, &lines))
+            .collect()
+    };
+    for item in items {
+        match item? {
+            Item::Resource(r) => inv.resources.push(*r),
+            Item::Removed(a) => inv.removed.push(a),
+            Item::Skip => {}
         }
-        let action = action_of(&rc.change.actions);
-        if !action.survives() {
-            inv.removed.push(rc.address.to_string());
-            continue;
-        }
-        let mode = mode_of(rc.mode.as_deref());
-        let module = rc.module_address.as_deref().unwrap_or("").to_string();
-        let values = if mode == Mode::Managed && model_reads(&rc.rtype) {
-            marked_values(
-                path,
-                text,
-                rc.change.after,
-                rc.change.after_unknown,
-                rc.change.after_sensitive,
-            )?
-        } else {
-            Value::Null
-        };
-        let local = local_address(mode, &rc.rtype, &rc.name);
-        inv.resources.push(Resource {
-            address: rc.address.to_string(),
-            config: resolver.resource_config(&module, &local),
-            module,
-            mode,
-            rtype: rc.rtype.to_string(),
-            name: rc.name.to_string(),
-            index: instance_key(rc.index.as_ref()),
-            values,
-            action,
-            span: Some(locator.span(path, raw.get())),
-        });
     }
     if env.resource_changes.is_none() {
         // A plan with no changes at all may omit resource_changes; its planned values still
         // describe the environment.
         if let Some(pv) = env.planned_values {
-            read_values_tree(path, text, pv, &mut inv, Action::NoOp, &resolver)?;
+            read_values_tree(path, text.as_bytes(), pv, &mut inv, Action::NoOp, &resolver)?;
         }
     }
     inv.finish();
     Ok(inv)
 }
 
-pub(super) fn load_state(path: &Path, text: &[u8], env: &Envelope<'_>) -> Result<Inventory> {
+enum Item {
+    Resource(Box<Resource>),
+    Removed(String),
+    Skip,
+}
+
+/// Line starts of a file, to place any byte offset (plans are often one line, so this is
+/// usually empty).
+struct LineIndex {
+    newlines: Vec<usize>,
+}
+
+impl LineIndex {
+    fn new(text: &[u8]) -> Self {
+        LineIndex {
+            newlines: memchr::memchr_iter(b'\n', text).collect(),
+        }
+    }
+
+    fn span(&self, path: &Path, offset: usize) -> crate::inventory::Span {
+        let line = self.newlines.partition_point(|&n| n < offset);
+        let start = if line == 0 {
+            0
+        } else {
+            self.newlines[line - 1] + 1
+        };
+        crate::inventory::Span::new(path, line + 1, offset - start + 1)
+    }
+}
+
+/// One element of `resource_changes`, found by scanning: only its small fields and, for
+/// resource types the model reads, `change.after` and its marks are parsed.
+fn change_item(
+    path: &Path,
+    text: &str,
+    r: &Range<usize>,
+    resolver: &Resolver<'_>,
+    lines: &LineIndex,
+) -> Result<Item> {
+    let b = text.as_bytes();
+    let place = |e: jsonscan::ScanError| -> crate::error::Error {
+        let s = lines.span(path, e.offset);
+        InputError::new(
+            path,
+            format!("a resource change is not valid JSON: {}", e.message),
+        )
+        .at(s.line, s.column)
+        .into()
+    };
+    let (fields, _) = jsonscan::object_fields(b, r.start).map_err(place)?;
+    let slice = |k: &str| jsonscan::field(b, &fields, k).map(|r| &text[r.clone()]);
+    let string = |k: &str, required: bool| -> Result<Option<Cow<'_, str>>> {
+        match slice(k) {
+            Some("null") | None if !required => Ok(None),
+            None => Err(
+                InputError::new(path, format!("a resource change has no `{k}`"))
+                    .at_span(Some(&lines.span(path, r.start)))
+                    .into(),
+            ),
+            Some(sl) => serde_json::from_str::<Cow<'_, str>>(sl)
+                .map(Some)
+                .map_err(|e| {
+                    json_error(path, b, sl, &e, &format!("`{k}` of a resource change")).into()
+                }),
+        }
+    };
+    let address = string("address", true)?.unwrap_or_default();
+    if string("deposed", false)?.is_some() {
+        // A deposed object is an old instance on its way out.
+        return Ok(Item::Skip);
+    }
+    let rtype = string("type", true)?.unwrap_or_default();
+    let name = string("name", true)?.unwrap_or_default();
+    let mode = mode_of(string("mode", false)?.as_deref());
+    let module = string("module_address", false)?
+        .map(|m| m.into_owned())
+        .unwrap_or_default();
+    let index: Option<serde_json::Value> = match slice("index") {
+        Some(sl) => serde_json::from_str(sl)
+            .map_err(|e| json_error(path, b, sl, &e, "`index` of a resource change"))?,
+        None => None,
+    };
+    let Some(change) = jsonscan::field(b, &fields, "change") else {
+        return Err(InputError::new(
+            path,
+            format!("the resource change of `{address}` has no `change`"),
+        )
+        .at_span(Some(&lines.span(path, r.start)))
+        .into());
+    };
+    let (cfields, _) = jsonscan::object_fields(b, change.start).map_err(place)?;
+    let cslice = |k: &str| jsonscan::field(b, &cfields, k).map(|r| &text[r.clone()]);
+    let actions: Vec<Cow<'_, str>> = match cslice("actions") {
+        Some(sl) => {
+            serde_json::from_str(sl).map_err(|e| json_error(path, b, sl, &e, "`actions`"))?
+        }
+        None => Vec::new(),
+    };
+    let action = action_of(&actions);
+    if !action.survives() {
+        return Ok(Item::Removed(address.into_owned()));
+    }
+    let raw = |k: &str| -> Result<Option<&RawValue>> {
+        match cslice(k) {
+            Some(sl) => Ok(Some(
+                serde_json::from_str::<&RawValue>(sl)
+                    .map_err(|e| json_error(path, b, sl, &e, &format!("`{k}`")))?,
+            )),
+            None => Ok(None),
+        }
+    };
+    let values = if mode == Mode::Managed && model_reads(&rtype) {
+        marked_values(
+            path,
+            b,
+            raw("after")?,
+            raw("after_unknown")?,
+            raw("after_sensitive")?,
+        )?
+    } else {
+        Value::Null
+    };
+    let local = local_address(mode, &rtype, &name);
+    Ok(Item::Resource(Box::new(Resource {
+        address: address.into_owned(),
+        config: resolver.resource_config(&module, &local),
+        module,
+        mode,
+        rtype: rtype.into_owned(),
+        name: name.into_owned(),
+        index: instance_key(index.as_ref()),
+        values,
+        action,
+        span: Some(lines.span(path, r.start)),
+    })))
+}
+
+pub(super) fn load_state(path: &Path, text: &str, env: &Envelope<'_>) -> Result<Inventory> {
+    let text = text.as_bytes();
     let format_version = check_format_version(path, env.format_version.as_deref(), "state")?;
     let mut inv = Inventory::default();
     inv.sources.push(SourceInfo {
         path: path.to_path_buf(),
         kind: SourceKind::State,
         format_version: Some(format_version),
-        terraform_version: env.terraform_version.as_deref().map(str::to_string),
+        terraform_version: env.terraform_version.clone(),
     });
     if let Some(values) = env.values {
         let resolver_cfg = RawConfiguration::default();

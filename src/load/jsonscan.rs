@@ -1,0 +1,206 @@
+//! A structural scanner for large JSON documents: finds the byte ranges of an object's fields
+//! and an array's elements without building anything, skipping strings with memchr. The plan
+//! loader uses it to reach the parts it reads (`resource_changes[].change.after`, the
+//! configuration) and to pass over the rest (`prior_state`, `planned_values`) at memory speed;
+//! serde then parses only the small parts it needs.
+//!
+//! The scanner checks structure (balanced brackets, terminated strings, commas and colons
+//! where they belong) but not the inside of scalars in parts that are skipped: serde checks
+//! everything that is read.
+
+use std::ops::Range;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanError {
+    pub offset: usize,
+    pub message: String,
+}
+
+type Result<T> = std::result::Result<T, ScanError>;
+
+/// An object's fields: (key range without quotes, value range).
+pub type Fields = Vec<(Range<usize>, Range<usize>)>;
+
+/// Where a truncated file ends: its last byte.
+fn at_end(b: &[u8]) -> usize {
+    b.len().saturating_sub(1)
+}
+
+fn err<T>(offset: usize, message: impl Into<String>) -> Result<T> {
+    Err(ScanError {
+        offset,
+        message: message.into(),
+    })
+}
+
+pub fn skip_ws(b: &[u8], mut i: usize) -> usize {
+    while i < b.len() && matches!(b[i], b' ' | b'\n' | b'\r' | b'\t') {
+        i += 1;
+    }
+    i
+}
+
+/// The end (exclusive) of the string starting at `i` (which is a `"`).
+fn string_end(b: &[u8], i: usize) -> Result<usize> {
+    let mut j = i + 1;
+    loop {
+        match memchr::memchr2(b'"', b'\\', &b[j..]) {
+            Some(k) => {
+                let at = j + k;
+                if b[at] == b'"' {
+                    return Ok(at + 1);
+                }
+                j = at + 2;
+                if j > b.len() {
+                    return err(at_end(b), "the file ends inside a string");
+                }
+            }
+            None => return err(at_end(b), "the file ends inside a string"),
+        }
+    }
+}
+
+/// The end (exclusive) of the JSON value starting at `i` (after whitespace).
+pub fn value_end(b: &[u8], i: usize) -> Result<usize> {
+    let i = skip_ws(b, i);
+    if i >= b.len() {
+        return err(at_end(b), "the file ends where a value was expected");
+    }
+    match b[i] {
+        b'"' => string_end(b, i),
+        b'{' | b'[' => {
+            let mut depth = 0usize;
+            let mut j = i;
+            while j < b.len() {
+                match b[j] {
+                    b'"' => {
+                        j = string_end(b, j)?;
+                        continue;
+                    }
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Ok(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+                j += 1;
+            }
+            err(at_end(b), "the file ends inside an object or array")
+        }
+        _ => {
+            let mut j = i;
+            while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
+            {
+                j += 1;
+            }
+            if j == i {
+                return err(i, format!("unexpected `{}`", b[i] as char));
+            }
+            Ok(j)
+        }
+    }
+}
+
+/// The fields of the object starting at `i`: (key range without quotes, value range).
+pub fn object_fields(b: &[u8], i: usize) -> Result<(Fields, usize)> {
+    let mut i = skip_ws(b, i);
+    if b.get(i) != Some(&b'{') {
+        return err(i, "expected an object");
+    }
+    i = skip_ws(b, i + 1);
+    let mut out = Vec::new();
+    if b.get(i) == Some(&b'}') {
+        return Ok((out, i + 1));
+    }
+    loop {
+        match b.get(i) {
+            Some(b'"') => {}
+            Some(_) => return err(i, "expected a quoted key"),
+            None => return err(at_end(b), "the file ends inside an object"),
+        }
+        let kend = string_end(b, i)?;
+        let key = i + 1..kend - 1;
+        i = skip_ws(b, kend);
+        if b.get(i) != Some(&b':') {
+            return err(i, "expected `:` after a key");
+        }
+        let vstart = skip_ws(b, i + 1);
+        let vend = value_end(b, vstart)?;
+        out.push((key, vstart..vend));
+        i = skip_ws(b, vend);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b'}') => return Ok((out, i + 1)),
+            Some(_) => return err(i, "expected `,` or `}` in an object"),
+            None => return err(at_end(b), "the file ends inside an object"),
+        }
+    }
+}
+
+/// The elements of the array starting at `i`.
+pub fn array_elements(b: &[u8], i: usize) -> Result<Vec<Range<usize>>> {
+    let mut i = skip_ws(b, i);
+    if b.get(i) != Some(&b'[') {
+        return err(i, "expected an array");
+    }
+    i = skip_ws(b, i + 1);
+    let mut out = Vec::new();
+    if b.get(i) == Some(&b']') {
+        return Ok(out);
+    }
+    loop {
+        let end = value_end(b, i)?;
+        out.push(i..end);
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b']') => return Ok(out),
+            Some(_) => return err(i, "expected `,` or `]` in an array"),
+            None => return err(at_end(b), "the file ends inside an array"),
+        }
+    }
+}
+
+/// The value of `key` among `fields` (keys compared without unescaping: the keys tfparity
+/// looks for have no escapes).
+pub fn field<'f>(
+    b: &[u8],
+    fields: &'f [(Range<usize>, Range<usize>)],
+    key: &str,
+) -> Option<&'f Range<usize>> {
+    fields
+        .iter()
+        .find(|(k, _)| &b[k.clone()] == key.as_bytes())
+        .map(|(_, v)| v)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_fields_and_elements() {
+        let text = br#" { "a" : [1, {"x": "}]\"["}, "s"], "b":{"c":null} , "d": -1.5e3 } "#;
+        let (fields, end) = object_fields(text, 0).unwrap();
+        assert_eq!(end, text.len() - 1);
+        let keys: Vec<&[u8]> = fields.iter().map(|(k, _)| &text[k.clone()]).collect();
+        assert_eq!(keys, vec![&b"a"[..], b"b", b"d"]);
+        let a = field(text, &fields, "a").unwrap();
+        let elems = array_elements(text, a.start).unwrap();
+        assert_eq!(elems.len(), 3);
+        assert_eq!(&text[elems[1].clone()], br#"{"x": "}]\"["}"#);
+        assert_eq!(&text[field(text, &fields, "d").unwrap().clone()], b"-1.5e3");
+    }
+
+    #[test]
+    fn truncation_and_garbage_are_errors() {
+        assert!(object_fields(br#"{"a": [1, 2"#, 0).is_err());
+        assert!(object_fields(br#"{"a": "unterminated}"#, 0).is_err());
+        assert!(object_fields(br#"{"a" 1}"#, 0).is_err());
+        assert!(object_fields(br#"{"a": 1 "b": 2}"#, 0).is_err());
+        assert!(array_elements(b"[1,,2]", 0).is_err());
+    }
+}
