@@ -241,7 +241,8 @@ impl<'i> ResourceGraph<'i> {
     /// resource with several instances names the one whose key matches the referrer's own
     /// (the `each.key` pattern), or nothing when that is ambiguous.
     pub fn resolve_reference(&self, from: &Resource, reference: &str) -> Vec<usize> {
-        let Some((base, key)) = reference_target(reference) else {
+        let reference = from.reference(reference);
+        let Some((base, key)) = reference_target(&reference) else {
             return Vec::new();
         };
         let Some(candidates) = self.by_base.get(&base) else {

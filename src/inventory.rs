@@ -240,8 +240,9 @@ pub struct Resource {
     /// The values the resource will have (or has, for state): unknown and sensitive marked.
     /// `Null` for resource types the model does not read (their values are not parsed).
     pub values: Value,
-    /// What the configuration wrote for this resource, when the source shows it.
-    pub config: Option<ConfigBody>,
+    /// What the configuration wrote for this resource, when the source shows it; shared by
+    /// the instances of one declaration.
+    pub config: Option<std::sync::Arc<ConfigBody>>,
     pub action: Action,
     /// Where the resource is declared (HCL) or appears (plan/state file).
     pub span: Option<Span>,
@@ -261,6 +262,29 @@ impl Resource {
         match self.mode {
             Mode::Managed => self.rtype.clone(),
             Mode::Data => format!("data.{}", self.rtype),
+        }
+    }
+
+    /// A reference of this resource's configuration as an absolute address. Plan loaders keep
+    /// references relative (`1^google_x.y`: written one module level above this resource) so
+    /// that module instances can share one configuration body.
+    pub fn reference<'r>(&self, reference: &'r str) -> std::borrow::Cow<'r, str> {
+        let Some((up, rest)) = reference.split_once('^') else {
+            return std::borrow::Cow::Borrowed(reference);
+        };
+        let Ok(up) = up.parse::<usize>() else {
+            return std::borrow::Cow::Borrowed(reference);
+        };
+        let steps = crate::load::config::split_module_path(&self.module);
+        let keep = steps.len().saturating_sub(up);
+        let prefix: Vec<String> = steps[..keep]
+            .iter()
+            .map(|(n, k)| format!("module.{n}{k}"))
+            .collect();
+        if prefix.is_empty() {
+            std::borrow::Cow::Owned(rest.to_string())
+        } else {
+            std::borrow::Cow::Owned(format!("{}.{rest}", prefix.join(".")))
         }
     }
 

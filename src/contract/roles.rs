@@ -1,7 +1,7 @@
 //! Resolving roles: which deployed service plays each role in each environment, from the
 //! contract's explicit roles, its naming rule, or (without a contract) identical names.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{Contract, Spanned};
 use crate::error::nearest;
@@ -48,6 +48,9 @@ pub struct RoleMap {
     /// Deployed services in no role, by environment (indices into `services`).
     pub unassigned: BTreeMap<String, Vec<usize>>,
     pub missing: Vec<MissingService>,
+    /// (environment, service index) → index into `roles`, so lookups stay constant-time on
+    /// estates of thousands of services.
+    by_service: HashMap<(String, usize), usize>,
 }
 
 impl RoleMap {
@@ -57,9 +60,9 @@ impl RoleMap {
 
     /// The role a service (by env and index) belongs to.
     pub fn role_of(&self, env: &str, idx: usize) -> Option<&Role> {
-        self.roles
-            .iter()
-            .find(|r| r.services.get(env).is_some_and(|s| s.contains(&idx)))
+        self.by_service
+            .get(&(env.to_string(), idx))
+            .map(|&r| &self.roles[r])
     }
 }
 
@@ -71,6 +74,7 @@ pub fn match_pattern(pattern: &str, name: &str) -> Option<String> {
 }
 
 pub fn resolve(contract: &Contract, models: &[EnvModel]) -> RoleMap {
+    let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut map = RoleMap::default();
     let mut assigned: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();
 
@@ -133,7 +137,14 @@ pub fn resolve(contract: &Contract, models: &[EnvModel]) -> RoleMap {
                 let Some(role_name) = match_pattern(&pattern.value, &s.name) else {
                     continue;
                 };
-                add_to_role(&mut map, &role_name, RoleOrigin::Pattern, &model.name, i);
+                add_to_role(
+                    &mut map,
+                    &mut by_name,
+                    &role_name,
+                    RoleOrigin::Pattern,
+                    &model.name,
+                    i,
+                );
                 assigned.entry(model.name.as_str()).or_default().insert(i);
             }
         }
@@ -150,7 +161,14 @@ pub fn resolve(contract: &Contract, models: &[EnvModel]) -> RoleMap {
                     continue;
                 }
                 let role_name = strip_env(&s.name, &model.name);
-                add_to_role(&mut map, &role_name, RoleOrigin::SameName, &model.name, i);
+                add_to_role(
+                    &mut map,
+                    &mut by_name,
+                    &role_name,
+                    RoleOrigin::SameName,
+                    &model.name,
+                    i,
+                );
                 assigned.entry(model.name.as_str()).or_default().insert(i);
             }
         }
@@ -165,13 +183,33 @@ pub fn resolve(contract: &Contract, models: &[EnvModel]) -> RoleMap {
             map.unassigned.insert(model.name.clone(), free);
         }
     }
+    for (r, role) in map.roles.iter().enumerate() {
+        for (env, idx) in &role.services {
+            for &i in idx {
+                map.by_service.insert((env.clone(), i), r);
+            }
+        }
+    }
     map
 }
 
-fn add_to_role(map: &mut RoleMap, name: &str, origin: RoleOrigin, env: &str, idx: usize) {
-    let role = match map.roles.iter_mut().position(|r| r.name == name) {
-        Some(p) => &mut map.roles[p],
+fn add_to_role(
+    map: &mut RoleMap,
+    by_name: &mut HashMap<String, usize>,
+    name: &str,
+    origin: RoleOrigin,
+    env: &str,
+    idx: usize,
+) {
+    if by_name.is_empty() {
+        for (i, r) in map.roles.iter().enumerate() {
+            by_name.insert(r.name.clone(), i);
+        }
+    }
+    let role = match by_name.get(name) {
+        Some(&p) => &mut map.roles[p],
         None => {
+            by_name.insert(name.to_string(), map.roles.len());
             map.roles.push(Role {
                 name: name.to_string(),
                 origin,

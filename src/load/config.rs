@@ -146,45 +146,58 @@ pub fn closing_bracket(s: &str) -> Option<usize> {
     None
 }
 
-fn join_module_path(steps: &[(String, String)]) -> String {
-    steps
-        .iter()
-        .map(|(n, k)| format!("module.{n}{k}"))
-        .collect::<Vec<_>>()
-        .join(".")
-}
-
-/// Resolves a resource instance's configuration: its written attributes and blocks, with
-/// references made absolute and `var.x` followed through the module calls that set it.
+/// Resolves a resource's configuration: its written attributes and blocks, with `var.x`
+/// followed through the module calls that set it. References are kept relative to the module
+/// instance they are written in (`1^google_x.y` is `google_x.y` one module level above the
+/// resource; see [`crate::inventory::Resource::reference`]), so one body serves every instance
+/// of a module: thousands of for_each instances share it instead of each holding a copy.
 pub struct Resolver<'a> {
     root: ModuleTree<'a>,
+    cache: std::sync::Mutex<
+        std::collections::HashMap<(Vec<String>, String), Option<std::sync::Arc<ConfigBody>>>,
+    >,
 }
 
 impl<'a> Resolver<'a> {
     pub fn new(config: &'a RawConfiguration) -> Self {
         Resolver {
             root: ModuleTree::new(&config.root_module),
+            cache: Default::default(),
         }
     }
 
     /// The configuration of the resource at `module_path` (instance path, may hold keys) whose
     /// module-relative address without key is `local_address`.
-    pub fn resource_config(&self, module_path: &str, local_address: &str) -> Option<ConfigBody> {
+    pub fn resource_config(
+        &self,
+        module_path: &str,
+        local_address: &str,
+    ) -> Option<std::sync::Arc<ConfigBody>> {
         let steps = split_module_path(module_path);
         let names: Vec<String> = steps.iter().map(|(n, _)| n.clone()).collect();
-        let tree = self.root.at(&names)?;
-        let res = tree
-            .module
-            .resources
-            .iter()
-            .find(|r| r.address == local_address)?;
-        Some(self.body(&res.expressions, &steps, 0))
+        let key = (names, local_address.to_string());
+        if let Some(hit) = self.cache.lock().ok()?.get(&key) {
+            return hit.clone();
+        }
+        let tree = self.root.at(&key.0);
+        let body = tree
+            .and_then(|t| {
+                t.module
+                    .resources
+                    .iter()
+                    .find(|r| r.address == local_address)
+            })
+            .map(|res| std::sync::Arc::new(self.body(&res.expressions, &key.0, 0)));
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.insert(key, body.clone());
+        }
+        body
     }
 
     fn body(
         &self,
         exprs: &serde_json::Map<String, serde_json::Value>,
-        steps: &[(String, String)],
+        steps: &[String],
         depth: usize,
     ) -> ConfigBody {
         let mut body = ConfigBody::default();
@@ -223,7 +236,7 @@ impl<'a> Resolver<'a> {
     fn expression(
         &self,
         obj: &serde_json::Map<String, serde_json::Value>,
-        steps: &[(String, String)],
+        steps: &[String],
         hops: usize,
     ) -> ConfigExpr {
         let constant = obj.get("constant_value").map(Value::from_json);
@@ -240,8 +253,7 @@ impl<'a> Resolver<'a> {
         {
             return resolved;
         }
-        let prefix = join_module_path(steps);
-        let mut references: Vec<String> = refs.iter().map(|r| absolute(r, &prefix)).collect();
+        let mut references: Vec<String> = refs.iter().map(|r| relative(r, hops)).collect();
         references.dedup();
         ConfigExpr {
             constant,
@@ -250,16 +262,10 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    fn follow_variable(
-        &self,
-        var: &str,
-        steps: &[(String, String)],
-        hops: usize,
-    ) -> Option<ConfigExpr> {
+    fn follow_variable(&self, var: &str, steps: &[String], hops: usize) -> Option<ConfigExpr> {
         let (parent_steps, last) = steps.split_at(steps.len() - 1);
-        let parent_names: Vec<String> = parent_steps.iter().map(|(n, _)| n.clone()).collect();
-        let parent = self.root.at(&parent_names)?;
-        let call = parent.module.module_calls.get(&last[0].0)?;
+        let parent = self.root.at(parent_steps)?;
+        let call = parent.module.module_calls.get(&last[0])?;
         match call.expressions.get(var) {
             Some(serde_json::Value::Object(obj)) if is_expression(obj) => {
                 Some(self.expression(obj, parent_steps, hops + 1))
@@ -310,17 +316,25 @@ fn lone_variable<'r>(refs: &[&'r str]) -> Option<&'r str> {
     var
 }
 
-/// Makes a module-relative reference absolute. Values that are not resources (`var.`,
-/// `local.`, `each.`, `count.`, `path.`, `terraform.`, `self`) keep their module prefix only
-/// when it is meaningful.
-fn absolute(reference: &str, prefix: &str) -> String {
-    let is_special = ["each.", "count.", "path.", "terraform.", "self."]
-        .iter()
-        .any(|p| reference.starts_with(p));
-    if prefix.is_empty() || is_special {
+/// Marks a reference written `up` module levels above the resource (`up^reference`).
+/// Values that are not resources (`var.`, `local.`, `each.`, `count.`, `path.`,
+/// `terraform.`, `self`) stay as written.
+fn relative(reference: &str, up: usize) -> String {
+    let is_special = [
+        "each.",
+        "count.",
+        "path.",
+        "terraform.",
+        "self.",
+        "var.",
+        "local.",
+    ]
+    .iter()
+    .any(|p| reference.starts_with(p));
+    if is_special {
         reference.to_string()
     } else {
-        format!("{prefix}.{reference}")
+        format!("{up}^{reference}")
     }
 }
 
@@ -380,7 +394,27 @@ mod tests {
             )
             .unwrap();
         let sa = body.expr("template.service_account").unwrap();
-        assert_eq!(sa.references[0], "google_service_account.cr[\"api\"].email");
+        // Written one module level up, in the root module that calls `service`.
+        assert_eq!(
+            sa.references[0],
+            "1^google_service_account.cr[\"api\"].email"
+        );
+        let resource = crate::inventory::Resource {
+            address: "module.service[\"api\"].google_cloud_run_v2_service.this".into(),
+            module: "module.service[\"api\"]".into(),
+            mode: crate::inventory::Mode::Managed,
+            rtype: "google_cloud_run_v2_service".into(),
+            name: "this".into(),
+            index: None,
+            values: Value::Null,
+            config: None,
+            action: crate::inventory::Action::Exists,
+            span: None,
+        };
+        assert_eq!(
+            resource.reference(&sa.references[0]),
+            "google_service_account.cr[\"api\"].email"
+        );
         let ingress = body.expr("ingress").unwrap();
         assert_eq!(
             ingress.constant,

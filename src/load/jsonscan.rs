@@ -40,21 +40,35 @@ pub fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Bytes that end a run of plain string content: the closing quote and the escape.
+const STRING_STOP: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'\\' as usize] = true;
+    t
+};
+
+/// Bytes that matter when skipping a container: quotes and brackets.
+const STRUCTURE: [bool; 256] = {
+    let mut t = [false; 256];
+    t[b'"' as usize] = true;
+    t[b'{' as usize] = true;
+    t[b'}' as usize] = true;
+    t[b'[' as usize] = true;
+    t[b']' as usize] = true;
+    t
+};
+
 /// The end (exclusive) of the string starting at `i` (which is a `"`).
 fn string_end(b: &[u8], i: usize) -> Result<usize> {
     let mut j = i + 1;
     loop {
-        match memchr::memchr2(b'"', b'\\', &b[j..]) {
-            Some(k) => {
-                let at = j + k;
-                if b[at] == b'"' {
-                    return Ok(at + 1);
-                }
-                j = at + 2;
-                if j > b.len() {
-                    return err(at_end(b), "the file ends inside a string");
-                }
-            }
+        while j < b.len() && !STRING_STOP[b[j] as usize] {
+            j += 1;
+        }
+        match b.get(j) {
+            Some(b'"') => return Ok(j + 1),
+            Some(_) => j += 2,
             None => return err(at_end(b), "the file ends inside a string"),
         }
     }
@@ -71,24 +85,26 @@ pub fn value_end(b: &[u8], i: usize) -> Result<usize> {
         b'{' | b'[' => {
             let mut depth = 0usize;
             let mut j = i;
-            while j < b.len() {
-                match b[j] {
-                    b'"' => {
+            loop {
+                while j < b.len() && !STRUCTURE[b[j] as usize] {
+                    j += 1;
+                }
+                match b.get(j) {
+                    Some(b'"') => {
                         j = string_end(b, j)?;
                         continue;
                     }
-                    b'{' | b'[' => depth += 1,
-                    b'}' | b']' => {
+                    Some(b'{' | b'[') => depth += 1,
+                    Some(_) => {
                         depth -= 1;
                         if depth == 0 {
                             return Ok(j + 1);
                         }
                     }
-                    _ => {}
+                    None => return err(at_end(b), "the file ends inside an object or array"),
                 }
                 j += 1;
             }
-            err(at_end(b), "the file ends inside an object or array")
         }
         _ => {
             let mut j = i;
@@ -106,14 +122,30 @@ pub fn value_end(b: &[u8], i: usize) -> Result<usize> {
 
 /// The fields of the object starting at `i`: (key range without quotes, value range).
 pub fn object_fields(b: &[u8], i: usize) -> Result<(Fields, usize)> {
+    let mut out = Vec::new();
+    let end = object_scan(b, i, |key, vstart| {
+        let vend = value_end(b, vstart)?;
+        out.push((key, vstart..vend));
+        Ok(vend)
+    })?;
+    Ok((out, end))
+}
+
+/// Walks the object starting at `i`, calling `on_value(key range, value start)` for each
+/// field; the callback scans the value (or descends into it) and returns where it ends.
+/// Returns the end of the object.
+pub fn object_scan(
+    b: &[u8],
+    i: usize,
+    mut on_value: impl FnMut(Range<usize>, usize) -> Result<usize>,
+) -> Result<usize> {
     let mut i = skip_ws(b, i);
     if b.get(i) != Some(&b'{') {
         return err(i, "expected an object");
     }
     i = skip_ws(b, i + 1);
-    let mut out = Vec::new();
     if b.get(i) == Some(&b'}') {
-        return Ok((out, i + 1));
+        return Ok(i + 1);
     }
     loop {
         match b.get(i) {
@@ -128,14 +160,40 @@ pub fn object_fields(b: &[u8], i: usize) -> Result<(Fields, usize)> {
             return err(i, "expected `:` after a key");
         }
         let vstart = skip_ws(b, i + 1);
-        let vend = value_end(b, vstart)?;
-        out.push((key, vstart..vend));
+        let vend = on_value(key, vstart)?;
         i = skip_ws(b, vend);
         match b.get(i) {
             Some(b',') => i = skip_ws(b, i + 1),
-            Some(b'}') => return Ok((out, i + 1)),
+            Some(b'}') => return Ok(i + 1),
             Some(_) => return err(i, "expected `,` or `}` in an object"),
             None => return err(at_end(b), "the file ends inside an object"),
+        }
+    }
+}
+
+/// Walks the array starting at `i`, calling `on_element(start)` for each element; the
+/// callback returns where the element ends. Returns the end of the array.
+pub fn array_scan(
+    b: &[u8],
+    i: usize,
+    mut on_element: impl FnMut(usize) -> Result<usize>,
+) -> Result<usize> {
+    let mut i = skip_ws(b, i);
+    if b.get(i) != Some(&b'[') {
+        return err(i, "expected an array");
+    }
+    i = skip_ws(b, i + 1);
+    if b.get(i) == Some(&b']') {
+        return Ok(i + 1);
+    }
+    loop {
+        let end = on_element(i)?;
+        i = skip_ws(b, end);
+        match b.get(i) {
+            Some(b',') => i = skip_ws(b, i + 1),
+            Some(b']') => return Ok(i + 1),
+            Some(_) => return err(i, "expected `,` or `]` in an array"),
+            None => return err(at_end(b), "the file ends inside an array"),
         }
     }
 }

@@ -22,11 +22,18 @@ use crate::value::{SKIPPED_ATTRIBUTES, Value, ValueSeed};
 /// Every top-level key any supported envelope may have. Found by a structural scan, so the
 /// large parts nobody reads (`prior_state`, `planned_values`) are passed over at memory speed;
 /// the rest stays raw until the kind of file is known.
+/// One scanned element of `resource_changes`.
+pub(super) struct ChangeScan {
+    range: Range<usize>,
+    fields: jsonscan::Fields,
+    change: Option<jsonscan::Fields>,
+}
+
 pub(super) struct Envelope<'a> {
     pub format_version: Option<String>,
     pub terraform_version: Option<String>,
-    /// Byte ranges of each `resource_changes` element.
-    pub resource_changes: Option<Vec<Range<usize>>>,
+    /// Each `resource_changes` element, scanned once: its range, fields and `change` fields.
+    pub resource_changes: Option<Vec<ChangeScan>>,
     pub planned_values: Option<&'a RawValue>,
     pub configuration: Option<&'a RawValue>,
     pub values: Option<&'a RawValue>,
@@ -52,7 +59,43 @@ impl<'a> Envelope<'a> {
             };
             crate::error::Error::from(InputError::new(path, what).at(line, col))
         };
-        let (fields, end) = jsonscan::object_fields(b, start).map_err(scan_err)?;
+        // One pass over the file: `resource_changes` is walked element by element (descending
+        // into each `change`), everything else is skipped.
+        let mut fields: jsonscan::Fields = Vec::new();
+        let mut changes: Option<Vec<ChangeScan>> = None;
+        let end = jsonscan::object_scan(b, start, |key, vstart| {
+            if &b[key.clone()] == b"resource_changes" && b.get(vstart) == Some(&b'[') {
+                let mut list = Vec::new();
+                let aend = jsonscan::array_scan(b, vstart, |estart| {
+                    let mut efields: jsonscan::Fields = Vec::new();
+                    let mut change = None;
+                    let eend = jsonscan::object_scan(b, estart, |k, v| {
+                        let vend = if &b[k.clone()] == b"change" && b.get(v) == Some(&b'{') {
+                            let (cf, cend) = jsonscan::object_fields(b, v)?;
+                            change = Some(cf);
+                            cend
+                        } else {
+                            jsonscan::value_end(b, v)?
+                        };
+                        efields.push((k, v..vend));
+                        Ok(vend)
+                    })?;
+                    list.push(ChangeScan {
+                        range: estart..eend,
+                        fields: efields,
+                        change: change.take(),
+                    });
+                    Ok(eend)
+                })?;
+                changes = Some(list);
+                fields.push((key, vstart..aend));
+                return Ok(aend);
+            }
+            let vend = jsonscan::value_end(b, vstart)?;
+            fields.push((key, vstart..vend));
+            Ok(vend)
+        })
+        .map_err(scan_err)?;
         let rest = jsonscan::skip_ws(b, end);
         if rest < b.len() {
             return Err(scan_err(jsonscan::ScanError {
@@ -79,12 +122,7 @@ impl<'a> Envelope<'a> {
                     .map_err(|e| json_error(path, b, slice, &e, &format!("`{key}`")).into()),
             }
         };
-        let resource_changes = match jsonscan::field(b, &fields, "resource_changes") {
-            Some(r) if &text[r.clone()] != "null" => {
-                Some(jsonscan::array_elements(b, r.start).map_err(scan_err)?)
-            }
-            _ => None,
-        };
+        let resource_changes = changes;
         Ok(Envelope {
             format_version: string("format_version")?,
             terraform_version: string("terraform_version")?,
@@ -270,22 +308,14 @@ impl LineIndex {
 fn change_item(
     path: &Path,
     text: &str,
-    r: &Range<usize>,
+    scan: &ChangeScan,
     resolver: &Resolver<'_>,
     lines: &LineIndex,
 ) -> Result<Item> {
     let b = text.as_bytes();
-    let place = |e: jsonscan::ScanError| -> crate::error::Error {
-        let s = lines.span(path, e.offset);
-        InputError::new(
-            path,
-            format!("a resource change is not valid JSON: {}", e.message),
-        )
-        .at(s.line, s.column)
-        .into()
-    };
-    let (fields, _) = jsonscan::object_fields(b, r.start).map_err(place)?;
-    let slice = |k: &str| jsonscan::field(b, &fields, k).map(|r| &text[r.clone()]);
+    let r = &scan.range;
+    let fields = &scan.fields;
+    let slice = |k: &str| jsonscan::field(b, fields, k).map(|r| &text[r.clone()]);
     let string = |k: &str, required: bool| -> Result<Option<Cow<'_, str>>> {
         match slice(k) {
             Some("null") | None if !required => Ok(None),
@@ -317,16 +347,15 @@ fn change_item(
             .map_err(|e| json_error(path, b, sl, &e, "`index` of a resource change"))?,
         None => None,
     };
-    let Some(change) = jsonscan::field(b, &fields, "change") else {
+    let Some(cfields) = &scan.change else {
         return Err(InputError::new(
             path,
-            format!("the resource change of `{address}` has no `change`"),
+            format!("the resource change of `{address}` has no `change` object"),
         )
         .at_span(Some(&lines.span(path, r.start)))
         .into());
     };
-    let (cfields, _) = jsonscan::object_fields(b, change.start).map_err(place)?;
-    let cslice = |k: &str| jsonscan::field(b, &cfields, k).map(|r| &text[r.clone()]);
+    let cslice = |k: &str| jsonscan::field(b, cfields, k).map(|r| &text[r.clone()]);
     let actions: Vec<Cow<'_, str>> = match cslice("actions") {
         Some(sl) => {
             serde_json::from_str(sl).map_err(|e| json_error(path, b, sl, &e, "`actions`"))?
@@ -337,22 +366,13 @@ fn change_item(
     if !action.survives() {
         return Ok(Item::Removed(address.into_owned()));
     }
-    let raw = |k: &str| -> Result<Option<&RawValue>> {
-        match cslice(k) {
-            Some(sl) => Ok(Some(
-                serde_json::from_str::<&RawValue>(sl)
-                    .map_err(|e| json_error(path, b, sl, &e, &format!("`{k}`")))?,
-            )),
-            None => Ok(None),
-        }
-    };
     let values = if mode == Mode::Managed && model_reads(&rtype) {
         marked_values(
             path,
             b,
-            raw("after")?,
-            raw("after_unknown")?,
-            raw("after_sensitive")?,
+            cslice("after"),
+            cslice("after_unknown"),
+            cslice("after_sensitive"),
         )?
     } else {
         Value::Null
@@ -419,7 +439,13 @@ fn read_values_tree(
             let mode = mode_of(r.mode.as_deref());
             let (module_path, _) = split_address(&r.address);
             let values = if mode == Mode::Managed && model_reads(&r.rtype) {
-                marked_values(path, text, r.values, None, r.sensitive_values)?
+                marked_values(
+                    path,
+                    text,
+                    r.values.map(RawValue::get),
+                    None,
+                    r.sensitive_values.map(RawValue::get),
+                )?
             } else {
                 Value::Null
             };
@@ -446,29 +472,31 @@ fn read_values_tree(
 pub(super) fn marked_values(
     path: &Path,
     text: &[u8],
-    after: Option<&RawValue>,
-    unknown: Option<&RawValue>,
-    sensitive: Option<&RawValue>,
+    after: Option<&str>,
+    unknown: Option<&str>,
+    sensitive: Option<&str>,
 ) -> Result<Value> {
     use serde::de::DeserializeSeed;
     // Marks only matter where they say `true`; most plans mark nothing, and then the mark
     // trees are not parsed at all.
-    let marks = |raw: Option<&RawValue>, what: &str| -> Result<Option<serde_json::Value>> {
+    let marks = |raw: Option<&str>, what: &str| -> Result<Option<serde_json::Value>> {
         match raw {
-            Some(r) if r.get().contains("true") => serde_json::from_str(r.get())
+            Some(r) if r.contains("true") => serde_json::from_str(r)
                 .map(Some)
-                .map_err(|e| json_error(path, text, r.get(), &e, what).into()),
+                .map_err(|e| json_error(path, text, r, &e, what).into()),
             _ => Ok(None),
         }
     };
     let mut value = match after {
+        Some("null") | None => Value::Null,
         Some(raw) => {
-            let mut de = serde_json::Deserializer::from_str(raw.get());
+            let mut de = serde_json::Deserializer::from_str(raw);
             let v = ValueSeed {
                 skip: SKIPPED_ATTRIBUTES,
             }
             .deserialize(&mut de)
-            .map_err(|e| json_error(path, text, raw.get(), &e, "`after`"))?;
+            .and_then(|v| de.end().map(|_| v))
+            .map_err(|e| json_error(path, text, raw, &e, "`after`"))?;
             if !matches!(v, Value::Map(_) | Value::Null) {
                 return Err(InputError::new(
                     path,
@@ -481,7 +509,6 @@ pub(super) fn marked_values(
             }
             v
         }
-        None => Value::Null,
     };
     let unknown = marks(unknown, "`after_unknown`")?;
     let sensitive = marks(sensitive, "`after_sensitive`")?;

@@ -158,7 +158,8 @@ pub fn runtime_sa(graph: &ResourceGraph<'_>, scope: &Scope<'_>, path: &str) -> F
                         span,
                     );
                 }
-                if let Some((base, _)) = crate::graph::reference_target(reference)
+                if let Some((base, _)) =
+                    crate::graph::reference_target(&scope.resource.reference(reference))
                     && base.ends_with_type("google_service_account")
                 {
                     return Field::set(

@@ -494,7 +494,7 @@ impl<'a> Scope<'a> {
     pub fn of(resource: &'a Resource) -> Self {
         Scope {
             values: &resource.values,
-            config: resource.config.as_ref(),
+            config: resource.config.as_deref(),
             resource,
         }
     }

@@ -592,7 +592,7 @@ impl Instance {
             name: def.name.clone(),
             index: key,
             values: if keep { values } else { Value::Null },
-            config: Some(config),
+            config: Some(std::sync::Arc::new(config)),
             action: Action::Exists,
             span: self.def.span(&def.loc),
         };
