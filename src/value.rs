@@ -4,7 +4,6 @@
 //! loaders must not turn it into `Null` or `""`. `Sensitive` replaces a value marked sensitive in
 //! the source; the literal is dropped at load time so no later stage can print it.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -15,7 +14,7 @@ pub enum Value {
     Number(f64),
     String(String),
     List(Vec<Value>),
-    Map(BTreeMap<String, Value>),
+    Map(Map),
     /// Known only after apply, or not resolvable without running Terraform.
     Unknown,
     /// Known only after apply, and known to come from an attribute of a resource declared in
@@ -24,6 +23,150 @@ pub enum Value {
     UnknownFrom(Box<str>),
     /// Marked sensitive by the source; the content was dropped when loading.
     Sensitive,
+}
+
+/// An object's attributes, sorted by key. A sorted vector rather than a B-tree: objects in
+/// Terraform values are small and numerous, and a B-tree node reserves room for eleven
+/// entries however few it holds, which made values several times larger than the plan text.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct Map {
+    entries: Vec<(String, Value)>,
+}
+
+impl Map {
+    pub fn new() -> Self {
+        Map::default()
+    }
+
+    /// Builds a map from entries in any order; for a repeated key the last one wins.
+    pub fn from_unsorted(mut entries: Vec<(String, Value)>) -> Self {
+        if !entries.is_sorted_by(|a, b| a.0 < b.0) {
+            // Stable, so among equal keys the last written is last; keep it.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            let mut out: Vec<(String, Value)> = Vec::with_capacity(entries.len());
+            for e in entries {
+                match out.last_mut() {
+                    Some(last) if last.0 == e.0 => *last = e,
+                    _ => out.push(e),
+                }
+            }
+            entries = out;
+        }
+        entries.shrink_to_fit();
+        Map { entries }
+    }
+
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
+    pub fn get(&self, key: &str) -> Option<&Value> {
+        self.find(key).ok().map(|i| &self.entries[i].1)
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+        match self.find(key) {
+            Ok(i) => Some(&mut self.entries[i].1),
+            Err(_) => None,
+        }
+    }
+
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.find(key).is_ok()
+    }
+
+    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+        match self.find(&key) {
+            Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            Err(i) => {
+                self.entries.insert(i, (key, value));
+                None
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) -> Option<Value> {
+        self.find(key).ok().map(|i| self.entries.remove(i).1)
+    }
+
+    /// The value at `key`, inserting `make()` first when there is none.
+    pub fn entry_or_insert_with(&mut self, key: &str, make: impl FnOnce() -> Value) -> &mut Value {
+        let i = match self.find(key) {
+            Ok(i) => i,
+            Err(i) => {
+                self.entries.insert(i, (key.to_string(), make()));
+                i
+            }
+        };
+        &mut self.entries[i].1
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &Value)> + ExactSizeIterator {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
+        self.entries.iter_mut().map(|(k, v)| (&*k, v))
+    }
+
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
+        self.entries.iter().map(|(k, _)| k)
+    }
+
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
+        self.entries.iter_mut().map(|(_, v)| v)
+    }
+
+    pub fn extend(&mut self, other: impl IntoIterator<Item = (String, Value)>) {
+        let mut all = std::mem::take(&mut self.entries);
+        all.extend(other);
+        *self = Map::from_unsorted(all);
+    }
+}
+
+impl FromIterator<(String, Value)> for Map {
+    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
+        Map::from_unsorted(iter.into_iter().collect())
+    }
+}
+
+impl<const N: usize> From<[(String, Value); N]> for Map {
+    fn from(entries: [(String, Value); N]) -> Self {
+        Map::from_unsorted(entries.into())
+    }
+}
+
+impl IntoIterator for Map {
+    type Item = (String, Value);
+    type IntoIter = std::vec::IntoIter<(String, Value)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a Map {
+    type Item = (&'a String, &'a Value);
+    type IntoIter = std::iter::Map<
+        std::slice::Iter<'a, (String, Value)>,
+        fn(&'a (String, Value)) -> (&'a String, &'a Value),
+    >;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.iter().map(|(k, v)| (k, v))
+    }
 }
 
 /// One step of a path into a value: an attribute name or a list index.
@@ -79,7 +222,7 @@ impl Value {
             cur = match (cur, step) {
                 (Value::Unknown | Value::UnknownFrom(_), _) => return Lookup::Unknown,
                 (Value::Sensitive, _) => return Lookup::Sensitive,
-                (Value::Map(m), Step::Key(k)) => match m.get(*k) {
+                (Value::Map(m), Step::Key(k)) => match m.get(k) {
                     Some(v) => v,
                     None => return Lookup::Unset,
                 },
@@ -146,7 +289,7 @@ impl Value {
         }
     }
 
-    pub fn as_map(&self) -> Option<&BTreeMap<String, Value>> {
+    pub fn as_map(&self) -> Option<&Map> {
         match self {
             Value::Map(m) => Some(m),
             _ => None,
@@ -244,7 +387,7 @@ impl Value {
                     .collect(),
             ),
             serde_json::Value::Object(obj) => {
-                let mut map: BTreeMap<String, Value> = obj
+                let mut map: Map = obj
                     .iter()
                     .map(|(k, item)| {
                         (
@@ -316,7 +459,7 @@ fn unknown_only(mark: &serde_json::Value) -> Option<Value> {
     match mark {
         serde_json::Value::Bool(true) => Some(Value::Unknown),
         serde_json::Value::Object(m) => {
-            let inner: BTreeMap<String, Value> = m
+            let inner: Map = m
                 .iter()
                 .filter_map(|(k, v)| unknown_only(v).map(|v| (k.clone(), v)))
                 .collect();
@@ -448,16 +591,16 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor<'_> {
     }
 
     fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Value, A::Error> {
-        let mut out = BTreeMap::new();
+        let mut out: Vec<(String, Value)> = Vec::new();
         while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
             if self.skip.contains(&key.as_ref()) {
                 map.next_value::<serde::de::IgnoredAny>()?;
                 continue;
             }
             let v = map.next_value::<Value>()?;
-            out.insert(key.into_owned(), v);
+            out.push((key.into_owned(), v));
         }
-        Ok(Value::Map(out))
+        Ok(Value::Map(Map::from_unsorted(out)))
     }
 }
 

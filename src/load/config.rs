@@ -151,11 +151,14 @@ pub fn closing_bracket(s: &str) -> Option<usize> {
 /// instance they are written in (`1^google_x.y` is `google_x.y` one module level above the
 /// resource; see [`crate::inventory::Resource::reference`]), so one body serves every instance
 /// of a module: thousands of for_each instances share it instead of each holding a copy.
+/// Configuration bodies by (module call path, local address), computed once.
+type BodyCache = std::sync::Mutex<
+    std::collections::HashMap<(Vec<String>, String), Option<std::sync::Arc<ConfigBody>>>,
+>;
+
 pub struct Resolver<'a> {
     root: ModuleTree<'a>,
-    cache: std::sync::Mutex<
-        std::collections::HashMap<(Vec<String>, String), Option<std::sync::Arc<ConfigBody>>>,
-    >,
+    cache: BodyCache,
 }
 
 impl<'a> Resolver<'a> {

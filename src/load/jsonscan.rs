@@ -40,14 +40,6 @@ pub fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Bytes that end a run of plain string content: the closing quote and the escape.
-const STRING_STOP: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'"' as usize] = true;
-    t[b'\\' as usize] = true;
-    t
-};
-
 /// Bytes that matter when skipping a container: quotes and brackets.
 const STRUCTURE: [bool; 256] = {
     let mut t = [false; 256];
@@ -63,9 +55,8 @@ const STRUCTURE: [bool; 256] = {
 fn string_end(b: &[u8], i: usize) -> Result<usize> {
     let mut j = i + 1;
     loop {
-        while j < b.len() && !STRING_STOP[b[j] as usize] {
-            j += 1;
-        }
+        // memchr rather than a byte loop: a plan may hold strings of many megabytes.
+        j = memchr::memchr2(b'"', b'\\', &b[j.min(b.len())..]).map_or(b.len(), |k| j + k);
         match b.get(j) {
             Some(b'"') => return Ok(j + 1),
             Some(_) => j += 2,

@@ -34,7 +34,8 @@ pub(super) struct Envelope<'a> {
     pub terraform_version: Option<String>,
     /// Each `resource_changes` element, scanned once: its range, fields and `change` fields.
     pub resource_changes: Option<Vec<ChangeScan>>,
-    pub planned_values: Option<&'a RawValue>,
+    /// Read only when a plan has no `resource_changes`, so kept as text until then.
+    pub planned_values: Option<&'a str>,
     pub configuration: Option<&'a RawValue>,
     pub values: Option<&'a RawValue>,
     pub errored: Option<bool>,
@@ -127,7 +128,7 @@ impl<'a> Envelope<'a> {
             format_version: string("format_version")?,
             terraform_version: string("terraform_version")?,
             resource_changes,
-            planned_values: parse("planned_values", "`planned_values`")?,
+            planned_values: small("planned_values")?.filter(|v| *v != "null"),
             configuration: parse("configuration", "`configuration`")?,
             values: parse("values", "`values`")?,
             errored: match small("errored")? {
@@ -266,6 +267,8 @@ pub(super) fn load_plan(path: &Path, text: &str, env: &Envelope<'_>) -> Result<I
         // A plan with no changes at all may omit resource_changes; its planned values still
         // describe the environment.
         if let Some(pv) = env.planned_values {
+            let pv: &RawValue = serde_json::from_str(pv)
+                .map_err(|e| json_error(path, text.as_bytes(), pv, &e, "`planned_values`"))?;
             read_values_tree(path, text.as_bytes(), pv, &mut inv, Action::NoOp, &resolver)?;
         }
     }

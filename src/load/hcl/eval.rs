@@ -119,7 +119,7 @@ impl<'c> Evaluator<'c> {
                 Ok(Value::List(out))
             }
             Expression::Object(o) => {
-                let mut out = BTreeMap::new();
+                let mut out = crate::value::Map::new();
                 let mut unknown_key = false;
                 for (k, v) in o.iter() {
                     let key = match k {
@@ -399,7 +399,7 @@ impl<'c> Evaluator<'c> {
         let key_var = f.intro.key_var.as_ref().map(|k| k.as_str().to_string());
         let value_var = f.intro.value_var.as_str().to_string();
         let mut list = Vec::new();
-        let mut map: BTreeMap<String, Value> = BTreeMap::new();
+        let mut map = crate::value::Map::new();
         let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         let mut unknown = false;
         for (k, v) in items {

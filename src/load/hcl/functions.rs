@@ -1,7 +1,6 @@
 //! The Terraform functions Cloud Run configurations use. Any other function gives an unknown
 //! value, not an error: tfparity then says what it could not evaluate instead of guessing.
 
-use std::collections::BTreeMap;
 use std::ops::Range;
 
 use hcl_edit::Span as _;
@@ -108,7 +107,7 @@ pub fn call(
             if let Some(u) = whole_unknown {
                 return Ok(u);
             }
-            let mut out = BTreeMap::new();
+            let mut out = crate::value::Map::new();
             for a in args {
                 match a {
                     Value::Map(m) => out.extend(m),
@@ -267,7 +266,7 @@ pub fn call(
                 if k.len() != v.len() {
                     return Err(err("the lists must have the same length".into()));
                 }
-                let mut out = BTreeMap::new();
+                let mut out = crate::value::Map::new();
                 for (k, v) in k.iter().zip(v) {
                     match k {
                         Value::String(s) => {
@@ -579,10 +578,7 @@ pub fn call(
         "file" => match args.as_slice() {
             [Value::String(p)] => {
                 let path = ev.ctx.base_dir().join(p);
-                Value::String(
-                    std::fs::read_to_string(&path)
-                        .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?,
-                )
+                Value::String(read_text_file(&path).map_err(err)?)
             }
             _ => return Err(err("takes a path".into())),
         },
@@ -593,8 +589,7 @@ pub fn call(
         "templatefile" => match args.as_slice() {
             [Value::String(p), Value::Map(vars)] => {
                 let path = ev.ctx.base_dir().join(p);
-                let text = std::fs::read_to_string(&path)
-                    .map_err(|e| err(format!("cannot read {}: {e}", path.display())))?;
+                let text = read_text_file(&path).map_err(err)?;
                 let tpl = hcl_edit::parser::parse_template(&text).map_err(|e| {
                     err(format!(
                         "{} is not a valid template: {}",
@@ -622,6 +617,38 @@ pub fn call(
         }
     };
     Ok(r)
+}
+
+/// The largest file `file` and `templatefile` read: a configuration is text written by people.
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Reads a file for `file`/`templatefile`: a regular file (never a device or a FIFO such as
+/// `/dev/zero` or `/dev/stdin`, which would never end or block) of at most [`MAX_FILE_BYTES`].
+fn read_text_file(path: &std::path::Path) -> Result<String, String> {
+    use std::io::Read;
+    let shown = path.display();
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("cannot read {shown}: not a regular file"));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(format!(
+            "cannot read {shown}: {} bytes, over the {} MiB tfparity reads",
+            meta.len(),
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    let mut text = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES + 1).read_to_string(&mut text))
+        .map_err(|e| format!("cannot read {shown}: {e}"))?;
+    if text.len() as u64 > MAX_FILE_BYTES {
+        return Err(format!(
+            "cannot read {shown}: over the {} MiB tfparity reads",
+            MAX_FILE_BYTES >> 20
+        ));
+    }
+    Ok(text)
 }
 
 /// A `templatefile` template sees only the variables it is given.
@@ -925,7 +952,7 @@ mod tests {
         );
         assert_eq!(
             eval(r#"zipmap(["a"], [1])"#),
-            Value::Map(BTreeMap::from([("a".into(), Value::Number(1.0))]))
+            Value::Map(crate::value::Map::from([("a".into(), Value::Number(1.0))]))
         );
         assert_eq!(
             eval(r#"compact(["a", "", null])"#),

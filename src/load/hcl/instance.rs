@@ -78,7 +78,7 @@ pub struct Instance {
     call_path: Vec<String>,
     /// Canonical directories of this module and its callers, to catch source cycles.
     ancestors: Vec<PathBuf>,
-    vars: BTreeMap<String, Value>,
+    vars: crate::value::Map,
     /// Where the calling module sets each variable: attributes written as a lone `var.x`
     /// point there, the place that decides their value.
     var_spans: BTreeMap<String, crate::inventory::Span>,
@@ -131,7 +131,7 @@ impl Context for Scope<'_> {
             }
             "each" => match &self.each {
                 Some((k, v)) => Ok((
-                    Value::Map(BTreeMap::from([
+                    Value::Map(crate::value::Map::from([
                         ("key".to_string(), k.clone()),
                         ("value".to_string(), v.clone()),
                     ])),
@@ -144,7 +144,10 @@ impl Context for Scope<'_> {
             },
             "count" => match self.count {
                 Some(i) => Ok((
-                    Value::Map(BTreeMap::from([("index".to_string(), Value::Number(i))])),
+                    Value::Map(crate::value::Map::from([(
+                        "index".to_string(),
+                        Value::Number(i),
+                    )])),
                     false,
                 )),
                 None => Err(EvalError::new(
@@ -184,7 +187,7 @@ impl Context for Scope<'_> {
             }
             "data" => {
                 let t = need("a data source type")?;
-                let mut out = BTreeMap::new();
+                let mut out = crate::value::Map::new();
                 let names: Vec<String> = inst
                     .def
                     .resources
@@ -239,7 +242,7 @@ impl Instance {
         path: String,
         call_path: Vec<String>,
         ancestors: Vec<PathBuf>,
-        vars: BTreeMap<String, Value>,
+        vars: crate::value::Map,
         var_spans: BTreeMap<String, crate::inventory::Span>,
         providers: BTreeMap<String, ProviderCfg>,
     ) -> Result<Rc<Instance>> {
@@ -508,7 +511,7 @@ impl Instance {
             Some(keys) => {
                 let by_count = def.count.is_some() && def.for_each.is_none();
                 let mut list = Vec::new();
-                let mut map = BTreeMap::new();
+                let mut map = crate::value::Map::new();
                 for (key, each, count) in keys {
                     let address = format!("{base}{key}");
                     let (r, entry) =
@@ -575,7 +578,7 @@ impl Instance {
             }
             plan_time_computed(&def.rtype, m);
             for (t, attr) in SENSITIVE_ATTRIBUTES {
-                if *t == def.rtype && m.contains_key(*attr) {
+                if *t == def.rtype && m.contains_key(attr) {
                     m.insert((*attr).to_string(), Value::Sensitive);
                 }
             }
@@ -609,7 +612,7 @@ impl Instance {
         depth: usize,
         top: bool,
     ) -> Value {
-        let mut out = BTreeMap::new();
+        let mut out = crate::value::Map::new();
         if depth > 32 {
             return Value::Map(out);
         }
@@ -625,7 +628,7 @@ impl Instance {
         file: usize,
         body: &Body,
         config: &mut ConfigBody,
-        out: &mut BTreeMap<String, Value>,
+        out: &mut crate::value::Map,
         depth: usize,
         top: bool,
     ) {
@@ -682,7 +685,7 @@ impl Instance {
                         span: self.def.span_of(file, b.span()),
                         ..Default::default()
                     };
-                    let mut inner = BTreeMap::new();
+                    let mut inner = crate::value::Map::new();
                     self.body_into(ev, file, &b.body, &mut sub, &mut inner, depth + 1, false);
                     config
                         .blocks
@@ -703,7 +706,7 @@ impl Instance {
         b: &hcl_edit::structure::Block,
         label: &str,
         config: &mut ConfigBody,
-        out: &mut BTreeMap<String, Value>,
+        out: &mut crate::value::Map,
         depth: usize,
     ) {
         let Some(for_each) = b.body.get_attribute("for_each") else {
@@ -742,9 +745,7 @@ impl Instance {
                 return;
             }
         };
-        let entry = out
-            .entry(label.to_string())
-            .or_insert_with(|| Value::List(Vec::new()));
+        let entry = out.entry_or_insert_with(label, || Value::List(Vec::new()));
         if !matches!(entry, Value::List(_)) {
             return;
         }
@@ -752,7 +753,7 @@ impl Instance {
             let base = ev.iter_vars.len();
             ev.iter_vars.push((
                 iterator.clone(),
-                Value::Map(BTreeMap::from([
+                Value::Map(crate::value::Map::from([
                     ("key".to_string(), k),
                     ("value".to_string(), v),
                 ])),
@@ -761,7 +762,7 @@ impl Instance {
                 span: self.def.span_of(file, content.span()),
                 ..Default::default()
             };
-            let mut inner = BTreeMap::new();
+            let mut inner = crate::value::Map::new();
             self.body_into(
                 ev,
                 file,
@@ -897,8 +898,10 @@ impl Instance {
                         call.name, call.source
                     ),
                 );
-                let unknown =
-                    Value::Map(BTreeMap::from([(RESOURCE_MARKER.to_string(), Value::Null)]));
+                let unknown = Value::Map(crate::value::Map::from([(
+                    RESOURCE_MARKER.to_string(),
+                    Value::Null,
+                )]));
                 return Ok(ModResult {
                     outputs: unknown,
                     children: Vec::new(),
@@ -945,7 +948,7 @@ impl Instance {
             }
             Some(keys) => {
                 let mut list = Vec::new();
-                let mut map = BTreeMap::new();
+                let mut map = crate::value::Map::new();
                 for (key, each, count) in keys {
                     let path = format!("{base}{key}");
                     let child = self.module_instance(
@@ -1004,7 +1007,7 @@ impl Instance {
         each: Option<(Value, Value)>,
         count: Option<f64>,
     ) -> Result<Rc<Instance>> {
-        let mut vars = BTreeMap::new();
+        let mut vars = crate::value::Map::new();
         for var in &child_def.variables {
             let arg = call.args.iter().find(|(n, _, _)| *n == var.name);
             let value = match arg {
@@ -1093,7 +1096,7 @@ impl Instance {
 
     /// The module's outputs as an object.
     fn outputs(&self) -> Value {
-        let mut out = BTreeMap::new();
+        let mut out = crate::value::Map::new();
         for o in &self.def.outputs {
             let scope = self.scope(o.loc.file);
             let v = match Evaluator::new(&scope).eval(&o.expr) {
@@ -1173,11 +1176,8 @@ fn mark_reference(v: &mut Value, path: &str) {
     }
 }
 
-fn push_block(out: &mut BTreeMap<String, Value>, ident: &str, block: Value) {
-    match out
-        .entry(ident.to_string())
-        .or_insert_with(|| Value::List(Vec::new()))
-    {
+fn push_block(out: &mut crate::value::Map, ident: &str, block: Value) {
+    match out.entry_or_insert_with(ident, || Value::List(Vec::new())) {
         Value::List(l) => l.push(block),
         other => *other = Value::List(vec![block]),
     }
@@ -1190,7 +1190,7 @@ fn provider_of(rtype: &str) -> &str {
 
 /// Attributes the provider knows at plan time though they are computed: since google provider
 /// 6.13 a service account's email and member follow from its account id and project.
-fn plan_time_computed(rtype: &str, m: &mut BTreeMap<String, Value>) {
+fn plan_time_computed(rtype: &str, m: &mut crate::value::Map) {
     if rtype == "google_service_account"
         && let (Some(Value::String(id)), Some(Value::String(project))) =
             (m.get("account_id"), m.get("project"))

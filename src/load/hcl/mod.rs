@@ -251,7 +251,7 @@ pub fn typed(def: &ModuleDef, var: &VariableDef, value: Value, what: &str) -> Re
 /// error with the variable's message, as `terraform plan` reports it.
 pub fn validate<'a, S: Context + 'a>(
     def: &ModuleDef,
-    vars: &BTreeMap<String, Value>,
+    vars: &crate::value::Map,
     scope: impl Fn(usize) -> S,
 ) -> Result<()> {
     for var in &def.variables {
@@ -264,7 +264,7 @@ pub fn validate<'a, S: Context + 'a>(
             }
             ev.iter_vars.push((
                 "var".into(),
-                Value::Map(BTreeMap::from([(var.name.clone(), value)])),
+                Value::Map(crate::value::Map::from([(var.name.clone(), value)])),
             ));
             if let Ok(Value::Bool(false)) = ev.eval(cond) {
                 let text = msg
@@ -359,8 +359,8 @@ fn root_variables(
     def: &ModuleDef,
     opts: &HclOptions,
     notes: &mut Vec<LoadNote>,
-) -> Result<BTreeMap<String, Value>> {
-    let mut values: BTreeMap<String, Value> = BTreeMap::new();
+) -> Result<crate::value::Map> {
+    let mut values = crate::value::Map::new();
     for var in &def.variables {
         if let Some(d) = &var.default {
             values.insert(var.name.clone(), literal(def, var.loc.file, d)?);
@@ -429,7 +429,7 @@ fn root_variables(
             values.insert(name, v);
         }
     }
-    let mut out = BTreeMap::new();
+    let mut out = crate::value::Map::new();
     for var in &def.variables {
         let v = match values.remove(&var.name) {
             Some(v) => typed(def, var, v, "the value given")?,

@@ -1,6 +1,5 @@
 //! Tests of the static evaluator on small hand-written configurations.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{HclOptions, load_dir};
@@ -445,7 +444,7 @@ resource "google_cloud_run_v2_service" "svc" {
     assert_eq!(svc.values.get("description"), Some(&s("x;\ny;")));
     assert_eq!(
         svc.values.get("labels"),
-        Some(&Value::Map(BTreeMap::from([
+        Some(&Value::Map(crate::value::Map::from([
             ("x".into(), s("X")),
             ("y".into(), s("Y"))
         ])))

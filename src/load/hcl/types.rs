@@ -185,7 +185,7 @@ pub fn convert(v: Value, ty: &Ty) -> Result<Value, String> {
         },
         Ty::Object(attrs) => match v {
             Value::Map(mut m) => {
-                let mut out = BTreeMap::new();
+                let mut out = crate::value::Map::new();
                 for (k, a) in attrs {
                     match m.remove(k) {
                         Some(x) if !matches!(x, Value::Null) => {
@@ -245,9 +245,9 @@ mod tests {
         let t = ty(
             r#"map(object({ memory = optional(string, "512Mi"), min = optional(number), image = string }))"#,
         );
-        let v = Value::Map(BTreeMap::from([(
+        let v = Value::Map(crate::value::Map::from([(
             "api".to_string(),
-            Value::Map(BTreeMap::from([(
+            Value::Map(crate::value::Map::from([(
                 "image".to_string(),
                 Value::String("img".into()),
             )])),
@@ -282,6 +282,12 @@ mod tests {
             set,
             Value::List(vec![Value::String("a".into()), Value::String("b".into())])
         );
-        assert!(convert(Value::Map(BTreeMap::new()), &ty("object({ a = string })")).is_err());
+        assert!(
+            convert(
+                Value::Map(crate::value::Map::new()),
+                &ty("object({ a = string })")
+            )
+            .is_err()
+        );
     }
 }
