@@ -3,11 +3,14 @@
 //! Data flows one way: load → graph → model → checks → report / fix.
 
 pub mod app;
+pub mod baseline;
+pub mod changed;
 pub mod checks;
 pub mod cli;
 pub mod contract;
 pub mod error;
 pub mod finding;
+pub mod fix;
 pub mod graph;
 pub mod inventory;
 pub mod load;

@@ -1,7 +1,7 @@
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 use tfparity::app::{self, Inputs};
 use tfparity::checks;
@@ -32,6 +32,17 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Check(args) => check(args),
         Command::Inventory(args) => inventory(args),
+        Command::Graph(args) => {
+            let text = report::graph::command(&args)?;
+            emit(args.output.as_deref(), &text)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Contract(ContractCommand::Init(args)) => {
+            Ok(ExitCode::from(tfparity::contract::init::command(&args)?))
+        }
+        Command::Contract(ContractCommand::Render(args)) => {
+            Ok(ExitCode::from(tfparity::contract::render::command(&args)?))
+        }
         Command::Contract(ContractCommand::Validate { file }) => {
             let path = file.unwrap_or_else(|| app::DEFAULT_CONTRACT.into());
             if !path.exists() {
@@ -51,6 +62,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 c.roles.len(),
                 c.differences.len()
             );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Fix(cmd) => Ok(ExitCode::from(tfparity::fix::command(&cmd)?)),
+        Command::Completions { shell } => {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "tfparity", &mut out);
+            emit(None, &String::from_utf8_lossy(&out))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Explain { check } => {
@@ -101,28 +119,82 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     };
     let contract = app::contract(&inputs(&args.sources), 2)?;
     let envs = app::load_all(&contract)?;
-    let report = app::report(&contract, &envs, today, None);
-    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
-    let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
-    let text = match args.format {
-        Format::Text => report::text::render(&report, color, args.verbose),
-        Format::Markdown => report::markdown::render(&report),
-        Format::Json => report::json::render(&report),
+    // Read the baseline before any work, so a bad file fails fast.
+    let baseline = match &args.baseline {
+        Some(p) => Some(tfparity::baseline::Baseline::read(p)?),
+        None => None,
     };
-    emit(args.output.as_deref(), &text)?;
-    // The process ends here: freeing millions of small allocations would only add time.
-    std::mem::forget(envs);
-    std::mem::forget(text);
+    let scope = if args.only_changed {
+        Some(tfparity::changed::scope(
+            &contract,
+            &envs,
+            args.base.as_deref(),
+        )?)
+    } else {
+        None
+    };
+    let only: Option<std::collections::BTreeSet<String>> =
+        scope.as_ref().map(|s| s.roles.iter().cloned().collect());
+    let report = app::report(&contract, &envs, today, only.as_ref());
     let fail_on = if args.strict {
         FailOn::Review
     } else {
         args.fail_on
     };
-    let failed = match fail_on {
-        FailOn::Fail => report.worst() >= Status::Fail,
-        FailOn::Review => report.worst() >= Status::ReviewRequired,
-        FailOn::Never => false,
+    let threshold = match fail_on {
+        FailOn::Fail => Some(Status::Fail),
+        FailOn::Review => Some(Status::ReviewRequired),
+        FailOn::Never => None,
     };
+    let mut gate = report::Gate::new(&report, threshold);
+    gate.scope = scope;
+    if let Some(path) = &args.write_baseline {
+        let written = tfparity::baseline::Baseline::from_report(&report, &gate);
+        app::write_atomic(path, written.to_json().as_bytes())?;
+        written.apply(path, &report, &mut gate);
+        eprintln!(
+            "tfparity: recorded {} finding(s) in the baseline {}",
+            written.findings.len(),
+            report::display_path(path)
+        );
+    } else if let (Some(b), Some(path)) = (&baseline, &args.baseline) {
+        b.apply(path, &report, &mut gate);
+    }
+    if let Some(s) = &gate.scope {
+        eprintln!(
+            "tfparity: --only-changed: reporting {} of {} role(s){} (from {})",
+            s.roles.len(),
+            s.total,
+            if s.roles.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", s.roles.join(", "))
+            },
+            s.from.join(" and ")
+        );
+    }
+    if gate.baseline.is_some() {
+        eprintln!("tfparity: {}", gate.sentence(&report));
+    }
+    let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
+    let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let text = match args.format {
+        Format::Text => report::text::render(&report, color, args.verbose),
+        Format::Markdown => {
+            report::roles_diagram::set_markdown_mode(args.roles_diagram);
+            report::markdown::render(&report, &gate)
+        }
+        Format::Json => report::json::render(&report),
+        Format::Sarif => report::sarif::render(&report, &gate),
+        Format::Junit => report::junit::render(&report, &gate),
+        Format::Github => report::github::render(&report, &gate),
+        Format::Gitlab => report::gitlab::render(&report, &gate),
+    };
+    emit(args.output.as_deref(), &text)?;
+    let failed = gate.fails(&report);
+    // The process ends here: freeing millions of small allocations would only add time.
+    std::mem::forget(envs);
+    std::mem::forget(text);
     Ok(if failed {
         ExitCode::from(1)
     } else {
