@@ -2,7 +2,9 @@
 //! rules, env key rules, profile rules and intentional differences.
 
 pub mod date;
+pub mod init;
 pub mod parse;
+pub mod render;
 pub mod roles;
 
 use std::collections::BTreeMap;
