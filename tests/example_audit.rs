@@ -401,7 +401,6 @@ fn inventory_json_and_report_json_agree_on_service_kind() {
 }
 
 #[test]
-#[ignore = "bug: the service_accounts gap's fix tells the user to run `tfparity fix service-accounts`, a command this build does not have (exit 2: unrecognized subcommand 'fix')"]
 fn commands_named_in_fixes_exist() {
     let report = json_report();
     for g in report["gaps"].as_array().unwrap() {
