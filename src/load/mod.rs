@@ -48,6 +48,115 @@ pub fn model_reads(rtype: &str) -> bool {
     MODEL_TYPES.contains(&rtype)
 }
 
+/// The longest string tfparity keeps from a source, in a resource's address, type, name or
+/// values: far longer than any identifier or env var value Google Cloud accepts (32 KiB), and
+/// short enough that every report stays small and every name fits a table column.
+pub const MAX_STRING_BYTES: usize = u16::MAX as usize;
+
+/// Refuses what Terraform never writes and what would make later stages unbounded: two
+/// resources at one address (`Inventory::finish` would otherwise keep one of them silently),
+/// or a string longer than [`MAX_STRING_BYTES`]. Every loader calls it before `finish`.
+/// Messages name the place and the attribute, never the value (it may be a secret).
+pub(crate) fn refuse_hostile(path: &Path, resources: &[Resource]) -> Result<()> {
+    let place = |r: &Resource| {
+        let file = r.span.as_ref().map_or(path, |s| s.file.as_path());
+        InputError::new(file, String::new()).at_span(r.span.as_ref())
+    };
+    let mut seen: std::collections::HashMap<&str, &Resource> =
+        std::collections::HashMap::with_capacity(resources.len());
+    for r in resources {
+        let index = match &r.index {
+            Some(crate::inventory::InstanceKey::Str(s)) => s.len(),
+            _ => 0,
+        };
+        let long = [
+            ("address", r.address.len()),
+            ("module address", r.module.len()),
+            ("type", r.rtype.len()),
+            ("name", r.name.len()),
+            ("instance key", index),
+        ]
+        .into_iter()
+        .find(|(_, n)| *n > MAX_STRING_BYTES);
+        if let Some((what, n)) = long {
+            let mut e = place(r);
+            e.message = format!(
+                "a resource's {what} is {n} bytes long: tfparity reads strings of at most {MAX_STRING_BYTES} bytes"
+            );
+            return Err(e.into());
+        }
+        if let Some((attr, n)) = long_string(&r.values) {
+            let mut e = place(r);
+            e.message = format!(
+                "`{}` of `{}` holds a string of {n} bytes: tfparity reads strings of at most {MAX_STRING_BYTES} bytes",
+                if attr.is_empty() { "(values)" } else { &attr },
+                r.address
+            );
+            return Err(e.into());
+        }
+        if let Some(first) = seen.insert(&r.address, r)
+            && !is_override(first)
+            && !is_override(r)
+        {
+            let mut e = place(r);
+            let at = first
+                .span
+                .as_ref()
+                .map(|s| format!(" (first at {s})"))
+                .unwrap_or_default();
+            e.message = format!(
+                "resource `{}` appears twice{at}: an address names one resource",
+                r.address
+            );
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}
+
+/// Whether a resource is declared in a Terraform override file (`override.tf`,
+/// `*_override.tf`), which redeclares blocks of other files on purpose.
+fn is_override(r: &Resource) -> bool {
+    r.span.as_ref().is_some_and(|s| {
+        let name = s
+            .file
+            .file_name()
+            .map(|n| n.to_string_lossy())
+            .unwrap_or_default();
+        let stem = name
+            .strip_suffix(".tf.json")
+            .or_else(|| name.strip_suffix(".tf"))
+            .unwrap_or("");
+        stem == "override" || stem.ends_with("_override")
+    })
+}
+
+/// The dotted path and length of the first string longer than [`MAX_STRING_BYTES`] in `v`.
+fn long_string(v: &crate::value::Value) -> Option<(String, usize)> {
+    use crate::value::Value;
+    let join = |head: String, tail: String| {
+        if tail.is_empty() {
+            head
+        } else {
+            format!("{head}.{tail}")
+        }
+    };
+    match v {
+        Value::String(s) if s.len() > MAX_STRING_BYTES => Some((String::new(), s.len())),
+        Value::List(items) => items
+            .iter()
+            .enumerate()
+            .find_map(|(i, item)| long_string(item).map(|(p, n)| (join(i.to_string(), p), n))),
+        Value::Map(m) => m.iter().find_map(|(k, item)| {
+            if k.len() > MAX_STRING_BYTES {
+                return Some(("(a key)".to_string(), k.len()));
+            }
+            long_string(item).map(|(p, n)| (join(k.clone(), p), n))
+        }),
+        _ => None,
+    }
+}
+
 /// Options that apply to loading sources (HCL variable files and the like).
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
@@ -389,6 +498,41 @@ mod tests {
         assert!(
             err("{\"@level\":\"info\",\"type\":\"change_summary\"}\n")
                 .contains("no `version` message")
+        );
+    }
+
+    #[test]
+    fn terraform_0_12_0_state_addresses_are_completed() {
+        // 0.12.0 wrote instance keys and module paths beside the address, not in it.
+        let text = r#"{"format_version":"0.1","terraform_version":"0.12.0","values":{"root_module":{
+            "resources":[
+              {"address":"null_resource.baz","mode":"managed","type":"null_resource","name":"baz","index":0,"values":{}},
+              {"address":"null_resource.baz","mode":"managed","type":"null_resource","name":"baz","index":"k","values":{}},
+              {"address":"null_resource.foo","mode":"managed","type":"null_resource","name":"foo","values":{}}],
+            "child_modules":[{"address":"module.foo","resources":[
+              {"address":"null_resource.foo","mode":"managed","type":"null_resource","name":"foo","values":{}}]}]}}}"#;
+        let inv = load_bytes(Path::new("s.json"), text.as_bytes()).unwrap();
+        let mut addresses: Vec<&str> = inv.resources.iter().map(|r| r.address.as_str()).collect();
+        addresses.sort();
+        assert_eq!(
+            addresses,
+            [
+                "module.foo.null_resource.foo",
+                "null_resource.baz[\"k\"]",
+                "null_resource.baz[0]",
+                "null_resource.foo"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_repeated_address_is_refused_with_both_places() {
+        let text = "{\"format_version\":\"1.0\",\"values\":{\"root_module\":{\"resources\":[\n{\"address\":\"null_resource.a\",\"mode\":\"managed\",\"type\":\"null_resource\",\"name\":\"a\"},\n{\"address\":\"null_resource.a\",\"mode\":\"managed\",\"type\":\"null_resource\",\"name\":\"a\"}]}}}";
+        let e = err(text);
+        assert!(e.starts_with("x.json:3:"), "{e}");
+        assert!(
+            e.contains("`null_resource.a` appears twice (first at x.json:2:"),
+            "{e}"
         );
     }
 

@@ -159,6 +159,8 @@ struct RawValues<'a> {
 #[derive(Deserialize)]
 struct RawValuesModule<'a> {
     #[serde(borrow, default)]
+    address: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
     resources: Vec<&'a RawValue>,
     #[serde(borrow, default)]
     child_modules: Vec<RawValuesModule<'a>>,
@@ -272,6 +274,7 @@ pub(super) fn load_plan(path: &Path, text: &str, env: &Envelope<'_>) -> Result<I
             read_values_tree(path, text.as_bytes(), pv, &mut inv, Action::NoOp, &resolver)?;
         }
     }
+    super::refuse_hostile(path, &inv.resources)?;
     inv.finish();
     Ok(inv)
 }
@@ -381,14 +384,15 @@ fn change_item(
         Value::Null
     };
     let local = local_address(mode, &rtype, &name);
+    let index = instance_key(index.as_ref());
     Ok(Item::Resource(Box::new(Resource {
-        address: address.into_owned(),
+        address: instance_address(&address, index.as_ref()),
         config: resolver.resource_config(&module, &local),
         module,
         mode,
         rtype: rtype.into_owned(),
         name: name.into_owned(),
-        index: instance_key(index.as_ref()),
+        index,
         values,
         action,
         span: Some(lines.span(path, r.start)),
@@ -415,6 +419,7 @@ pub(super) fn load_state(path: &Path, text: &str, env: &Envelope<'_>) -> Result<
             message: format!("{}: the state is empty", path.display()),
         });
     }
+    super::refuse_hostile(path, &inv.resources)?;
     inv.finish();
     Ok(inv)
 }
@@ -440,7 +445,14 @@ fn read_values_tree(
                 continue;
             }
             let mode = mode_of(r.mode.as_deref());
-            let (module_path, _) = split_address(&r.address);
+            // Terraform 0.12.0 wrote a child module's resources without the module prefix.
+            let address = match module.address.as_deref() {
+                Some(m) if !m.is_empty() && !r.address.starts_with("module.") => {
+                    Cow::Owned(format!("{m}.{}", r.address))
+                }
+                _ => Cow::Borrowed(&*r.address),
+            };
+            let (module_path, _) = split_address(&address);
             let values = if mode == Mode::Managed && model_reads(&r.rtype) {
                 marked_values(
                     path,
@@ -453,14 +465,15 @@ fn read_values_tree(
                 Value::Null
             };
             let local = local_address(mode, &r.rtype, &r.name);
+            let index = instance_key(r.index.as_ref());
             inv.resources.push(Resource {
-                address: r.address.to_string(),
+                address: instance_address(&address, index.as_ref()),
                 config: resolver.resource_config(&module_path, &local),
                 module: module_path,
                 mode,
                 rtype: r.rtype.to_string(),
                 name: r.name.to_string(),
-                index: instance_key(r.index.as_ref()),
+                index,
                 values,
                 action,
                 span: Some(locator.span(path, raw.get())),
@@ -550,6 +563,15 @@ pub(super) fn instance_key(index: Option<&serde_json::Value>) -> Option<Instance
         serde_json::Value::Number(n) => n.as_i64().map(InstanceKey::Int),
         serde_json::Value::String(s) => Some(InstanceKey::Str(s.clone())),
         _ => None,
+    }
+}
+
+/// A resource instance's full address. Terraform 0.12.0 wrote `"address": "null_resource.baz"`
+/// with a separate `"index": 0` for each instance; later versions put the key in the address.
+pub(super) fn instance_address(address: &str, index: Option<&InstanceKey>) -> String {
+    match index {
+        Some(key) if !address.ends_with(']') => format!("{address}{key}"),
+        _ => address.to_string(),
     }
 }
 
