@@ -110,9 +110,16 @@ pub fn load_env(spec: &EnvSpec) -> Result<LoadedEnv> {
     })
 }
 
-/// Loads every environment of the contract, reference first, in parallel.
+/// Loads every environment of the contract, reference first.
 pub fn load_all(c: &Contract) -> Result<Vec<LoadedEnv>> {
     let specs = c.ordered_envs();
+    // Plan and state files are read one at a time, each on both cores (the plan loader splits
+    // its work), so only one file's text is in memory at once. Terraform directories are
+    // evaluated on one core each, so those environments load side by side.
+    let all_files = specs.iter().all(|s| s.sources.iter().all(|p| p.is_file()));
+    if all_files {
+        return specs.iter().map(|spec| load_env(spec)).collect();
+    }
     let results: Vec<Result<LoadedEnv>> = std::thread::scope(|scope| {
         let handles: Vec<_> = specs
             .iter()

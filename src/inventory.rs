@@ -33,16 +33,16 @@ impl Span {
 pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
-    let line = before.iter().filter(|&&b| b == b'\n').count() + 1;
-    let line_start = before
-        .iter()
-        .rposition(|&b| b == b'\n')
-        .map_or(0, |p| p + 1);
-    // Columns count characters, not bytes, as editors do.
-    let column = String::from_utf8_lossy(&before[line_start..])
-        .chars()
-        .count()
-        + 1;
+    // memchr and a byte count: an error at the end of a 100 MB one-line plan is placed at once.
+    let line = memchr::memchr_iter(b'\n', before).count() + 1;
+    let line_start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
+    // Columns count characters, not bytes, as editors do (with core's counter, which is fast
+    // even in a debug build).
+    let line_text = &before[line_start..];
+    let column = match std::str::from_utf8(line_text) {
+        Ok(s) => s.chars().count(),
+        Err(_) => String::from_utf8_lossy(line_text).chars().count(),
+    } + 1;
     (line, column)
 }
 

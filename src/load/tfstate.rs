@@ -114,6 +114,7 @@ pub(super) fn load_tfstate(path: &Path, text: &[u8], env: &Envelope<'_>) -> Resu
             });
         }
     }
+    super::refuse_hostile(path, &inv.resources)?;
     inv.finish();
     Ok(inv)
 }

@@ -119,7 +119,9 @@ impl<'c> Evaluator<'c> {
                 Ok(Value::List(out))
             }
             Expression::Object(o) => {
-                let mut out = crate::value::Map::new();
+                // Collected, then sorted once: inserting into the sorted map one by one is
+                // quadratic in the number of keys. The last of a repeated key wins.
+                let mut out: Vec<(String, Value)> = Vec::with_capacity(o.len());
                 let mut unknown_key = false;
                 for (k, v) in o.iter() {
                     let key = match k {
@@ -144,12 +146,12 @@ impl<'c> Evaluator<'c> {
                         },
                     };
                     let value = self.eval(v.expr())?;
-                    out.insert(key, value);
+                    out.push((key, value));
                 }
                 if unknown_key {
                     return Ok(Value::Unknown);
                 }
-                Ok(Value::Map(out))
+                Ok(Value::Map(crate::value::Map::from_unsorted(out)))
             }
             Expression::StringTemplate(t) => self.template(t),
             Expression::HeredocTemplate(h) => self.template(&h.template),
@@ -399,7 +401,8 @@ impl<'c> Evaluator<'c> {
         let key_var = f.intro.key_var.as_ref().map(|k| k.as_str().to_string());
         let value_var = f.intro.value_var.as_str().to_string();
         let mut list = Vec::new();
-        let mut map = crate::value::Map::new();
+        // Collected, then sorted once (inserting one by one is quadratic in the keys).
+        let mut map: Vec<(String, Value)> = Vec::new();
         let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         let mut unknown = false;
         for (k, v) in items {
@@ -449,11 +452,8 @@ impl<'c> Evaluator<'c> {
                         };
                         if f.grouping {
                             groups.entry(key).or_default().push(value);
-                        } else if map.insert(key.clone(), value).is_some() {
-                            return Err(EvalError::new(
-                                format!("duplicate object key {key:?}: use `...` to group"),
-                                ke.span(),
-                            ));
+                        } else {
+                            map.push((key, value));
                         }
                     }
                 }
@@ -473,7 +473,16 @@ impl<'c> Evaluator<'c> {
                     .map(|(k, v)| (k, Value::List(v)))
                     .collect(),
             ),
-            Some(_) => Value::Map(map),
+            Some(ke) => {
+                map.sort_by(|a, b| a.0.cmp(&b.0));
+                if let Some(w) = map.windows(2).find(|w| w[0].0 == w[1].0) {
+                    return Err(EvalError::new(
+                        format!("duplicate object key {:?}: use `...` to group", w[0].0),
+                        ke.span(),
+                    ));
+                }
+                Value::Map(crate::value::Map::from_unsorted(map))
+            }
         })
     }
 

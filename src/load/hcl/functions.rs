@@ -266,17 +266,16 @@ pub fn call(
                 if k.len() != v.len() {
                     return Err(err("the lists must have the same length".into()));
                 }
-                let mut out = crate::value::Map::new();
+                // Sorted once at the end; the last of a repeated key wins.
+                let mut out = Vec::with_capacity(k.len());
                 for (k, v) in k.iter().zip(v) {
                     match k {
-                        Value::String(s) => {
-                            out.insert(s.clone(), v.clone());
-                        }
+                        Value::String(s) => out.push((s.clone(), v.clone())),
                         k if k.is_unknown() => return Ok(Value::Unknown),
                         _ => return Err(err("keys must be strings".into())),
                     }
                 }
-                Value::Map(out)
+                Value::Map(crate::value::Map::from_unsorted(out))
             }
             _ => return Err(err("takes two lists".into())),
         },

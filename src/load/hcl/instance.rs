@@ -310,6 +310,12 @@ impl Instance {
                 range,
             ));
         };
+        let Some(_depth) = self
+            .loader
+            .enter(|| too_deep(&self.def, &def.loc, &format!("local.{name}")))
+        else {
+            return Err(EvalError::new("references nest too deep", range));
+        };
         self.locals
             .borrow_mut()
             .insert(name.to_string(), Slot::InProgress);
@@ -367,6 +373,12 @@ impl Instance {
                 format!("undeclared resource `{rtype}.{name}`"),
                 range,
             ));
+        };
+        let Some(_depth) = self
+            .loader
+            .enter(|| too_deep(&self.def, &def.loc, &format!("{rtype}.{name}")))
+        else {
+            return Err(EvalError::new("references nest too deep", range));
         };
         self.resources
             .borrow_mut()
@@ -862,6 +874,12 @@ impl Instance {
                 range,
             ));
         };
+        let Some(_depth) = self
+            .loader
+            .enter(|| too_deep(&self.def, &call.loc, &format!("module.{name}")))
+        else {
+            return Err(EvalError::new("references nest too deep", range));
+        };
         self.modules
             .borrow_mut()
             .insert(name.to_string(), Slot::InProgress);
@@ -1202,6 +1220,18 @@ fn plan_time_computed(rtype: &str, m: &mut crate::value::Map) {
         );
         m.insert("email".into(), Value::String(email));
     }
+}
+
+/// The error for a chain of references deeper than [`super::MAX_REFERENCE_DEPTH`], placed at
+/// the declaration where tfparity stopped.
+fn too_deep(def: &ModuleDef, loc: &super::files::Loc, what: &str) -> crate::error::Error {
+    def.error(
+        loc,
+        format!(
+            "`{what}`: references nest more than {} levels deep (a value that needs another, which needs another...): tfparity stops there",
+            super::MAX_REFERENCE_DEPTH
+        ),
+    )
 }
 
 /// Rejects locals that refer to each other in a cycle, naming them in order, before anything

@@ -35,6 +35,9 @@ pub struct Loader {
     defs: RefCell<HashMap<PathBuf, Rc<ModuleDef>>>,
     installed: Vec<(String, String, PathBuf)>,
     instances: Cell<usize>,
+    /// How many evaluations of locals, resources and module calls are in progress, one inside
+    /// the other (see [`MAX_REFERENCE_DEPTH`]).
+    depth: Cell<usize>,
     /// An error that stops the whole evaluation (a limit exceeded deep inside a lazy
     /// evaluation), reported once it unwinds.
     pub fatal: RefCell<Option<Error>>,
@@ -78,6 +81,22 @@ impl Loader {
         true
     }
 
+    /// Enters the evaluation of a local, resource or module call that another one needs;
+    /// None (and a fatal error made by `error`) past [`MAX_REFERENCE_DEPTH`], so that a chain
+    /// of references can neither overflow the stack nor run for long.
+    pub fn enter(&self, error: impl FnOnce() -> Error) -> Option<DepthGuard<'_>> {
+        let depth = self.depth.get() + 1;
+        if depth > MAX_REFERENCE_DEPTH {
+            let mut fatal = self.fatal.borrow_mut();
+            if fatal.is_none() {
+                *fatal = Some(error());
+            }
+            return None;
+        }
+        self.depth.set(depth);
+        Some(DepthGuard(self))
+    }
+
     /// The directory of a module call's source: a local path, or an installed module.
     pub fn module_dir(
         &self,
@@ -107,6 +126,24 @@ impl Loader {
         let def = files::read_module(dir)?;
         self.defs.borrow_mut().insert(key, def.clone());
         Ok(def)
+    }
+}
+
+/// How deeply evaluations may nest: a local whose value needs another local, which needs a
+/// resource, which needs a module's output... Real configurations stay far below it.
+pub const MAX_REFERENCE_DEPTH: usize = 500;
+
+/// The stack the evaluator runs on: room for [`MAX_REFERENCE_DEPTH`] nested evaluations of
+/// expressions nested as deep as hcl-edit allows, even in a debug build. Address space only:
+/// the pages a run does not touch are never allocated.
+const EVAL_STACK_BYTES: usize = 1 << 30;
+
+/// Leaves one level of [`Loader::enter`] when dropped.
+pub struct DepthGuard<'l>(&'l Loader);
+
+impl Drop for DepthGuard<'_> {
+    fn drop(&mut self) {
+        self.0.depth.set(self.0.depth.get().saturating_sub(1));
     }
 }
 
@@ -448,8 +485,25 @@ fn root_variables(
     Ok(out)
 }
 
-/// Evaluates the Terraform configuration in `dir` into an inventory.
+/// Evaluates the Terraform configuration in `dir` into an inventory, on a thread of its own
+/// with a stack deep enough for [`MAX_REFERENCE_DEPTH`] (a panic there is a panic here).
 pub fn load_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
+    std::thread::scope(|scope| {
+        let worker = std::thread::Builder::new()
+            .name("tfparity-hcl".into())
+            .stack_size(EVAL_STACK_BYTES)
+            .spawn_scoped(scope, || evaluate_dir(dir, opts));
+        match worker {
+            Ok(handle) => handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+            // No thread to be had (a tight address-space limit): evaluate here.
+            Err(_) => evaluate_dir(dir, opts),
+        }
+    })
+}
+
+fn evaluate_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
     let root_def = files::read_module(dir)?;
     let loader = Rc::new(Loader {
         root: dir.to_path_buf(),
@@ -462,6 +516,7 @@ pub fn load_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
         defs: RefCell::new(HashMap::new()),
         installed: installed_modules(dir),
         instances: Cell::new(0),
+        depth: Cell::new(0),
         fatal: RefCell::new(None),
     });
     let mut notes = Vec::new();
@@ -517,6 +572,7 @@ pub fn load_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
         return Err(e);
     }
     collected?;
+    crate::load::refuse_hostile(dir, &resources)?;
     let mut inv = Inventory {
         sources: vec![SourceInfo {
             path: dir.to_path_buf(),
