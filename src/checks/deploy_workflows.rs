@@ -202,6 +202,83 @@ fn project_numbers(s: &str) -> String {
     out
 }
 
+/// The largest workflow file read: a deploy workflow is a page or two of YAML.
+const MAX_WORKFLOW_BYTES: u64 = 4 << 20;
+
+/// The most YAML nodes a workflow may hold once its aliases are expanded (the YAML loader
+/// copies each alias: nine levels of nine aliases, a "billion laughs", would take all memory).
+const MAX_WORKFLOW_NODES: u64 = 1_000_000;
+
+/// Reads a declared workflow for the YAML loader, refusing what would hang the check or take
+/// all memory: a FIFO or a device (a symlink committed to a repository can point at
+/// `/dev/zero`), more than [`MAX_WORKFLOW_BYTES`], or aliases expanding past
+/// [`MAX_WORKFLOW_NODES`].
+fn read_workflow(path: &Path) -> Result<String, String> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| e.to_string())?;
+    if !meta.is_file() {
+        return Err("not a regular file".into());
+    }
+    let mut src = String::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_WORKFLOW_BYTES + 1).read_to_string(&mut src))
+        .map_err(|e| e.to_string())?;
+    if src.len() as u64 > MAX_WORKFLOW_BYTES {
+        return Err(format!(
+            "over the {} MiB tfparity reads",
+            MAX_WORKFLOW_BYTES >> 20
+        ));
+    }
+    let nodes = expanded_nodes(&src);
+    if nodes > MAX_WORKFLOW_NODES {
+        return Err(format!(
+            "its aliases expand to more than {MAX_WORKFLOW_NODES} YAML nodes"
+        ));
+    }
+    Ok(src)
+}
+
+/// How many nodes the YAML documents in `src` hold once aliases are expanded, counted from the
+/// parser's events without expanding anything. Syntax errors are left to the loader.
+fn expanded_nodes(src: &str) -> u64 {
+    use yaml_rust2::parser::{Event, EventReceiver, Parser};
+    #[derive(Default)]
+    struct Count {
+        /// Open sequences and mappings: their anchor and size so far.
+        open: Vec<(usize, u64)>,
+        /// The size of each anchored node.
+        anchored: std::collections::HashMap<usize, u64>,
+        total: u64,
+    }
+    impl EventReceiver for Count {
+        fn on_event(&mut self, ev: Event) {
+            let (anchor, n) = match ev {
+                Event::Scalar(_, _, anchor, _) => (anchor, 1),
+                Event::Alias(id) => (0, self.anchored.get(&id).copied().unwrap_or(1)),
+                Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                    self.open.push((anchor, 1));
+                    return;
+                }
+                Event::SequenceEnd | Event::MappingEnd => match self.open.pop() {
+                    Some(done) => done,
+                    None => return,
+                },
+                _ => return,
+            };
+            if anchor > 0 {
+                self.anchored.insert(anchor, n);
+            }
+            match self.open.last_mut() {
+                Some((_, size)) => *size = size.saturating_add(n),
+                None => self.total = self.total.saturating_add(n),
+            }
+        }
+    }
+    let mut count = Count::default();
+    let _ = Parser::new_from_str(src).load(&mut count, true);
+    count.total
+}
+
 /// Workflow files under directories named `workflows`, for when none are declared.
 fn discover(base: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -297,7 +374,7 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
             let ev = Evidence::env(&model.name)
                 .attribute("workflow file")
                 .at(Some(Span::new(path.clone(), 1, 1)));
-            match std::fs::read_to_string(path) {
+            match read_workflow(path) {
                 Err(e) => {
                     broken = true;
                     out.push(
@@ -457,6 +534,23 @@ jobs:
             "{id}"
         );
         assert!(id.contains("projects/{project}/"), "{id}");
+    }
+
+    #[test]
+    fn aliases_are_counted_expanded_without_expanding_them() {
+        // The document's mapping, two keys, two values.
+        assert_eq!(expanded_nodes("on: push\njobs: {}\n"), 5);
+        // Each alias of `a` counts its three nodes: [a, [x, y], b, [[x, y], [x, y]]].
+        assert_eq!(
+            expanded_nodes("a: &a [x, y]\nb: [*a, *a]\n"),
+            1 + 1 + 3 + 1 + (1 + 3 + 3)
+        );
+        let mut bomb = String::from("l0: &l0 [x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..9 {
+            let p = format!("*l{}", i - 1);
+            bomb.push_str(&format!("l{i}: &l{i} [{}]\n", vec![p; 9].join(", ")));
+        }
+        assert!(expanded_nodes(&bomb) > MAX_WORKFLOW_NODES);
     }
 }
 

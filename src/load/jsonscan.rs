@@ -226,6 +226,123 @@ pub fn field<'f>(
         .map(|(_, v)| v)
 }
 
+/// A string longer than a limit, found by [`long_string`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct LongString {
+    /// Keys and indexes down to it (for a key that is too long itself: down to its object).
+    pub path: Vec<String>,
+    pub is_key: bool,
+    /// Its length once unescaped, in bytes.
+    pub len: usize,
+    /// Where it starts (its opening quote).
+    pub offset: usize,
+}
+
+/// The first string or key in the value at `i` that is longer than `max` bytes once
+/// unescaped, found without building anything: a loader refuses it before copying it. Keys
+/// in `skip` at the top level are passed over (the loaders never read them); nesting deeper
+/// than 128 levels is not searched (serde refuses it when parsing).
+pub fn long_string(b: &[u8], i: usize, max: usize, skip: &[&str]) -> Result<Option<LongString>> {
+    let mut path = Vec::new();
+    let mut found = None;
+    walk_long(b, i, max, skip, 0, &mut path, &mut found)?;
+    Ok(found)
+}
+
+fn walk_long(
+    b: &[u8],
+    i: usize,
+    max: usize,
+    skip: &[&str],
+    depth: usize,
+    path: &mut Vec<String>,
+    found: &mut Option<LongString>,
+) -> Result<usize> {
+    let i = skip_ws(b, i);
+    if found.is_some() || depth > 128 {
+        return value_end(b, i);
+    }
+    // The unescaped length, when the written one is over `max` (it can only shrink).
+    let long = |r: Range<usize>| {
+        Some(r.len())
+            .filter(|n| *n > max)
+            .map(|_| unescaped_len(&b[r]))
+            .filter(|n| *n > max)
+    };
+    match b.get(i) {
+        Some(b'"') => {
+            let end = string_end(b, i)?;
+            if let Some(len) = long(i + 1..end - 1) {
+                *found = Some(LongString {
+                    path: path.clone(),
+                    is_key: false,
+                    len,
+                    offset: i,
+                });
+            }
+            Ok(end)
+        }
+        Some(b'{') => object_scan(b, i, |key, v| {
+            if found.is_none()
+                && let Some(len) = long(key.clone())
+            {
+                *found = Some(LongString {
+                    path: path.clone(),
+                    is_key: true,
+                    len,
+                    offset: key.start - 1,
+                });
+            }
+            let name = String::from_utf8_lossy(&b[key]).into_owned();
+            if depth == 0 && skip.contains(&name.as_str()) {
+                return value_end(b, v);
+            }
+            path.push(name);
+            let end = walk_long(b, v, max, skip, depth + 1, path, found);
+            path.pop();
+            end
+        }),
+        Some(b'[') => {
+            let mut n = 0usize;
+            array_scan(b, i, |e| {
+                path.push(n.to_string());
+                n += 1;
+                let end = walk_long(b, e, max, skip, depth + 1, path, found);
+                path.pop();
+                end
+            })
+        }
+        _ => value_end(b, i),
+    }
+}
+
+/// The length in bytes of a JSON string's contents (without quotes) once unescaped.
+fn unescaped_len(s: &[u8]) -> usize {
+    let mut n = 0;
+    let mut j = 0;
+    while let Some(k) = memchr::memchr(b'\\', &s[j..]) {
+        n += k;
+        j += k;
+        if s.get(j + 1) == Some(&b'u') {
+            let hex = s
+                .get(j + 2..j + 6)
+                .and_then(|h| std::str::from_utf8(h).ok());
+            n += match hex.and_then(|h| u32::from_str_radix(h, 16).ok()) {
+                Some(0..0x80) => 1,
+                Some(0x80..0x800) => 2,
+                // A surrogate pair is one 4-byte character: 2 for each half.
+                Some(0xD800..0xE000) => 2,
+                _ => 3,
+            };
+            j += 6;
+        } else {
+            n += 1;
+            j += 2;
+        }
+    }
+    n + s.len().saturating_sub(j)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -242,6 +359,26 @@ mod tests {
         assert_eq!(elems.len(), 3);
         assert_eq!(&text[elems[1].clone()], br#"{"x": "}]\"["}"#);
         assert_eq!(&text[field(text, &fields, "d").unwrap().clone()], b"-1.5e3");
+    }
+
+    #[test]
+    fn long_strings_are_found_with_their_path_without_parsing() {
+        let text = br#"{"status": "skipped-though-long", "a": [1, {"k": "x\u00e9yzzz\n"}]}"#;
+        let found = long_string(text, 0, 7, &["status"]).unwrap().unwrap();
+        assert_eq!(found.path, ["a", "1", "k"]);
+        // x, é (2 bytes), yzzz, a newline.
+        assert_eq!((found.len, found.is_key), (8, false));
+        assert_eq!(text[found.offset], b'"');
+        // Escapes count once unescaped: 16 bytes written, 4 read.
+        assert_eq!(
+            long_string(br#"["\u0041\n\t\u0041"]"#, 0, 7, &[]).unwrap(),
+            None
+        );
+        let key = long_string(br#"{"x": {"abcdefgh": 1}}"#, 0, 7, &[])
+            .unwrap()
+            .unwrap();
+        assert_eq!((key.path, key.is_key), (vec!["x".to_string()], true));
+        assert!(long_string(br#"{"a": "unterminated"#, 0, 7, &[]).is_err());
     }
 
     #[test]

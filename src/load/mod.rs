@@ -87,11 +87,7 @@ pub(crate) fn refuse_hostile(path: &Path, resources: &[Resource]) -> Result<()> 
         }
         if let Some((attr, n)) = long_string(&r.values) {
             let mut e = place(r);
-            e.message = format!(
-                "`{}` of `{}` holds a string of {n} bytes: tfparity reads strings of at most {MAX_STRING_BYTES} bytes",
-                if attr.is_empty() { "(values)" } else { &attr },
-                r.address
-            );
+            e.message = long_string_message(&attr, &r.address, n);
             return Err(e.into());
         }
         if let Some(first) = seen.insert(&r.address, r)
@@ -112,6 +108,14 @@ pub(crate) fn refuse_hostile(path: &Path, resources: &[Resource]) -> Result<()> 
         }
     }
     Ok(())
+}
+
+/// What [`refuse_hostile`] says of a string over [`MAX_STRING_BYTES`] (never its value).
+pub(crate) fn long_string_message(attr: &str, address: &str, n: usize) -> String {
+    format!(
+        "`{}` of `{address}` holds a string of {n} bytes: tfparity reads strings of at most {MAX_STRING_BYTES} bytes",
+        if attr.is_empty() { "(values)" } else { attr },
+    )
 }
 
 /// Whether a resource is declared in a Terraform override file (`override.tf`,
@@ -169,8 +173,46 @@ pub fn load_source(path: &Path, opts: &LoadOptions) -> Result<Inventory> {
     if meta.is_dir() {
         return hcl::load_dir(path, &hcl::HclOptions::from_env(opts.var_files.clone()));
     }
-    let text = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    // Pipes stay allowed (`--env prod=<(terraform show -json tfplan)`).
+    let text = read_bounded(path, u64::MAX, true)?;
     load_bytes(path, &text)
+}
+
+/// Reads a file a source points at, refusing what would never end or never fit: devices and
+/// sockets (`/dev/zero`, `/dev/urandom`: a symlink in a repository can point there), FIFOs
+/// unless `pipes` (they block until written), and more than `max` bytes.
+pub(crate) fn read_bounded(path: &Path, max: u64, pipes: bool) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
+    let ft = meta.file_type();
+    #[cfg(unix)]
+    let fifo = std::os::unix::fs::FileTypeExt::is_fifo(&ft);
+    #[cfg(not(unix))]
+    let fifo = false;
+    if !(ft.is_file() || pipes && fifo) {
+        return Err(InputError::new(path, "is not a regular file").into());
+    }
+    let too_big = |n: u64| -> Error {
+        InputError::new(
+            path,
+            format!(
+                "is {n} bytes long, over the {} MiB tfparity reads",
+                max >> 20
+            ),
+        )
+        .into()
+    };
+    if meta.len() > max {
+        return Err(too_big(meta.len()));
+    }
+    let mut out = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(max.saturating_add(1)).read_to_end(&mut out))
+        .map_err(|e| Error::io(path, e))?;
+    if out.len() as u64 > max {
+        return Err(too_big(out.len() as u64));
+    }
+    Ok(out)
 }
 
 /// Detects the format of `text` (read from `path`) and loads it.
@@ -532,6 +574,23 @@ mod tests {
         assert!(e.starts_with("x.json:3:"), "{e}");
         assert!(
             e.contains("`null_resource.a` appears twice (first at x.json:2:"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_long_string_is_refused_at_its_place_before_parsing() {
+        let big = "x".repeat(MAX_STRING_BYTES + 1);
+        let change = format!(
+            r#"{{"address":"google_cloud_run_v2_service.a","mode":"managed","type":"google_cloud_run_v2_service","name":"a","change":{{"actions":["create"],"after":{{"labels":{{"k":"{big}"}}}},"after_sensitive":{{"labels":{{"k":true}}}}}}}}"#
+        );
+        let text = format!("{{\"format_version\":\"1.2\",\"resource_changes\":[\n{change}]}}");
+        let e = err(&text);
+        // At the string's opening quote, even though it is marked sensitive.
+        let col = change.find(&big).unwrap();
+        assert!(e.starts_with(&format!("x.json:2:{col}: ")), "{e}");
+        assert!(
+            e.ends_with("`labels.k` of `google_cloud_run_v2_service.a` holds a string of 65536 bytes: tfparity reads strings of at most 65535 bytes"),
             "{e}"
         );
     }

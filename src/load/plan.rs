@@ -376,6 +376,7 @@ fn change_item(
         marked_values(
             path,
             b,
+            &address,
             cslice("after"),
             cslice("after_unknown"),
             cslice("after_sensitive"),
@@ -457,6 +458,7 @@ fn read_values_tree(
                 marked_values(
                     path,
                     text,
+                    &address,
                     r.values.map(RawValue::get),
                     None,
                     r.sensitive_values.map(RawValue::get),
@@ -488,11 +490,15 @@ fn read_values_tree(
 pub(super) fn marked_values(
     path: &Path,
     text: &[u8],
+    address: &str,
     after: Option<&str>,
     unknown: Option<&str>,
     sensitive: Option<&str>,
 ) -> Result<Value> {
     use serde::de::DeserializeSeed;
+    if let Some(raw) = after {
+        refuse_long_string(path, text, address, raw, SKIPPED_ATTRIBUTES)?;
+    }
     // Marks only matter where they say `true`; most plans mark nothing, and then the mark
     // trees are not parsed at all.
     let marks = |raw: Option<&str>, what: &str| -> Result<Option<serde_json::Value>> {
@@ -535,6 +541,41 @@ pub(super) fn marked_values(
         value.apply_marks(unknown.as_ref(), sensitive.as_ref());
     }
     Ok(value)
+}
+
+/// Refuses a string over [`super::MAX_STRING_BYTES`] in the values `raw` (a slice of `text`)
+/// from the text, before parsing copies it: a 100 MB env var value then costs its size once,
+/// not two or three times. Stricter than `refuse_hostile`, which checks again after parsing:
+/// a string marked sensitive is refused too (the message never shows a value).
+pub(super) fn refuse_long_string(
+    path: &Path,
+    text: &[u8],
+    address: &str,
+    raw: &str,
+    skip: &[&str],
+) -> Result<()> {
+    if raw.len() <= super::MAX_STRING_BYTES {
+        return Ok(());
+    }
+    // A scan error is left to the parser, which places it better.
+    let Ok(Some(long)) = jsonscan::long_string(raw.as_bytes(), 0, super::MAX_STRING_BYTES, skip)
+    else {
+        return Ok(());
+    };
+    let mut attr = long.path.join(".");
+    if long.is_key {
+        attr = if attr.is_empty() {
+            "(a key)".into()
+        } else {
+            format!("{attr}.(a key)")
+        };
+    }
+    let (line, col) = crate::inventory::line_col(text, super::offset_in(text, raw) + long.offset);
+    Err(
+        InputError::new(path, super::long_string_message(&attr, address, long.len))
+            .at(line, col)
+            .into(),
+    )
 }
 
 pub(super) fn action_of(actions: &[Cow<'_, str>]) -> Action {

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use super::plan::{Envelope, instance_key, local_address, mode_of};
+use super::plan::{Envelope, instance_key, local_address, mode_of, refuse_long_string};
 use super::{Locator, json_error, model_reads};
 use crate::error::{InputError, Result};
 use crate::inventory::{Action, Inventory, Mode, Resource, SourceInfo, SourceKind};
@@ -32,8 +32,9 @@ struct RawInstance<'a> {
     index_key: Option<serde_json::Value>,
     #[serde(borrow, default)]
     deposed: Option<Cow<'a, str>>,
-    #[serde(default)]
-    attributes: Option<serde_json::Value>,
+    /// Parsed only for the types the model reads, after [`refuse_long_string`].
+    #[serde(borrow, default)]
+    attributes: Option<&'a RawValue>,
     #[serde(default)]
     sensitive_attributes: Option<serde_json::Value>,
 }
@@ -90,13 +91,16 @@ pub(super) fn load_tfstate(path: &Path, text: &[u8], env: &Envelope<'_>) -> Resu
                 &inst.attributes,
                 mode == Mode::Managed && model_reads(&r.rtype),
             ) {
-                (Some(attrs), true) => {
+                (Some(raw), true) => {
+                    refuse_long_string(path, text, &address, raw.get(), &[])?;
+                    let attrs: serde_json::Value = serde_json::from_str(raw.get())
+                        .map_err(|e| json_error(path, text, raw.get(), &e, "`attributes`"))?;
                     let marks = inst
                         .sensitive_attributes
                         .as_ref()
                         .map(sensitive_marks)
                         .unwrap_or(serde_json::Value::Null);
-                    Value::from_json_marked(attrs, None, Some(&marks))
+                    Value::from_json_marked(&attrs, None, Some(&marks))
                 }
                 _ => Value::Null,
             };

@@ -128,8 +128,12 @@ pub fn module_files(dir: &Path) -> Result<Vec<PathBuf>> {
         }
         // Override files merge into other blocks; tfparity reads them as ordinary files.
         let p = e.path();
-        if p.is_file() {
-            out.push(p);
+        // As Terraform, an entry that cannot be read (a symlink loop, a dangling link) is an
+        // error, not a file to leave out silently.
+        match std::fs::metadata(&p) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => out.push(p),
+            Err(err) => return Err(Error::io(&p, err)),
         }
     }
     out.sort();
@@ -147,7 +151,9 @@ pub fn read_module(dir: &Path) -> Result<Rc<ModuleDef>> {
         return Err(InputError::new(dir, "contains no Terraform files (*.tf, *.tf.json)").into());
     }
     for path in files {
-        let bytes = std::fs::read(&path).map_err(|e| Error::io(&path, e))?;
+        // Bounded as `file()` is: a file people write, never a device (a 100 MB string in a
+        // file would otherwise cost seconds and several copies before any check sees it).
+        let bytes = crate::load::read_bounded(&path, super::functions::MAX_FILE_BYTES, false)?;
         let text = String::from_utf8(bytes).map_err(|e| {
             let (line, col) =
                 crate::inventory::line_col(e.as_bytes(), e.utf8_error().valid_up_to());

@@ -887,8 +887,15 @@ impl Instance {
             Ok(r) => Rc::new(r),
             Err(e) => {
                 self.modules.borrow_mut().remove(name);
+                let message = e.to_string();
+                // A module that cannot be read stops the evaluation; kept whole, the error
+                // keeps its own file:line (as text it would be prefixed with this directory).
+                let mut fatal = self.loader.fatal.borrow_mut();
+                if fatal.is_none() {
+                    *fatal = Some(e);
+                }
                 return Err(EvalError {
-                    message: e.to_string(),
+                    message,
                     range: None,
                     span: None,
                 });
@@ -926,6 +933,28 @@ impl Instance {
                 });
             }
         };
+        // Placed at the call: a missing directory or a symlink loop (`modules/x -> x`).
+        match std::fs::metadata(&dir) {
+            Ok(m) if m.is_dir() => {}
+            Ok(_) => {
+                return Err(self.def.error(
+                    &call.loc,
+                    format!(
+                        "module `{}`: its source \"{}\" is not a directory",
+                        call.name, call.source
+                    ),
+                ));
+            }
+            Err(e) => {
+                return Err(self.def.error(
+                    &call.loc,
+                    format!(
+                        "module `{}`: its source \"{}\" cannot be read: {e}",
+                        call.name, call.source
+                    ),
+                ));
+            }
+        }
         let canonical = dir.canonicalize().unwrap_or_else(|_| dir.clone());
         if self.ancestors.contains(&canonical) {
             let chain: Vec<String> = self
@@ -1273,10 +1302,16 @@ fn check_locals_acyclic(def: &ModuleDef) -> Result<()> {
         let mut members: Vec<usize> = scc.iter().map(|n| g[*n]).collect();
         members.sort();
         let first = &def.locals[members[0]];
+        // A generated cycle may have thousands of members: the message names the first few.
+        const SHOWN: usize = 20;
         let mut names: Vec<String> = members
             .iter()
+            .take(SHOWN)
             .map(|&i| format!("local.{}", def.locals[i].name))
             .collect();
+        if members.len() > SHOWN {
+            names.push(format!("… ({} more)", members.len() - SHOWN));
+        }
         names.push(format!("local.{}", first.name));
         return Err(def.error(
             &first.loc,

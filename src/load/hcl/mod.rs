@@ -46,7 +46,9 @@ pub struct Loader {
 impl Loader {
     /// A path shown relative to the root module, as Terraform's `path.module` is.
     pub fn relative(&self, p: &Path) -> String {
-        match pathdiff(p, &self.root) {
+        // Canonical paths (module source cycles) are relative to the canonical root.
+        let canonical = || self.root.canonicalize().ok().and_then(|r| pathdiff(p, &r));
+        match pathdiff(p, &self.root).or_else(canonical) {
             Some(r) if r.as_os_str().is_empty() => ".".into(),
             Some(r) => r.to_string_lossy().replace('\\', "/"),
             None => p.to_string_lossy().to_string(),
@@ -165,6 +167,9 @@ fn normalize(p: &Path) -> PathBuf {
 }
 
 fn pathdiff(p: &Path, base: &Path) -> Option<PathBuf> {
+    if p.is_absolute() != base.is_absolute() {
+        return None;
+    }
     let p = normalize(p);
     let base = normalize(base);
     let pc: Vec<Component<'_>> = p.components().collect();
@@ -343,7 +348,11 @@ impl HclOptions {
 
 /// Values of `.tfvars` (HCL) or `.tfvars.json` files: literals only.
 fn read_tfvars(path: &Path) -> Result<Vec<(String, Value, Option<crate::inventory::Span>)>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bytes = crate::load::read_bounded(path, functions::MAX_FILE_BYTES, false)?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        let (line, col) = crate::inventory::line_col(e.as_bytes(), e.utf8_error().valid_up_to());
+        Error::from(InputError::new(path, "is not UTF-8 text").at(line, col))
+    })?;
     if path.to_string_lossy().ends_with(".json") {
         let doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
             Error::from(
@@ -430,7 +439,8 @@ fn root_variables(
     let mut files: Vec<PathBuf> = Vec::new();
     for auto in ["terraform.tfvars", "terraform.tfvars.json"] {
         let p = def.dir.join(auto);
-        if p.is_file() {
+        // Present in any form (a symlink loop too): reading it says what is wrong.
+        if std::fs::symlink_metadata(&p).is_ok() {
             files.push(p);
         }
     }

@@ -516,7 +516,7 @@ fn registry_modules_are_read_when_installed_and_noted_when_not() {
 
 #[test]
 fn a_module_source_cycle_is_an_error() {
-    let (_d, r) = load_with(
+    let (d, r) = load_with(
         &[
             ("main.tf", "module \"a\" {\n  source = \"./a\"\n}\n"),
             ("a/main.tf", "module \"b\" {\n  source = \"../b\"\n}\n"),
@@ -525,7 +525,22 @@ fn a_module_source_cycle_is_an_error() {
         HclOptions::default(),
     );
     let e = r.unwrap_err().to_string();
-    assert!(e.contains("module source cycle"), "{e}");
+    // Placed at the call closing the cycle, with no directory before it.
+    let at = format!("{}:1:1: ", d.path().join("b/main.tf").display());
+    assert!(e.starts_with(&at), "{e}");
+    assert!(e.contains("module source cycle: . → a → b → a"), "{e}");
+}
+
+#[test]
+fn a_missing_module_source_is_an_error_at_the_call() {
+    let (d, r) = load_with(
+        &[("main.tf", "\nmodule \"x\" {\n  source = \"./nowhere\"\n}\n")],
+        HclOptions::default(),
+    );
+    let e = r.unwrap_err().to_string();
+    let at = format!("{}:2:1: module `x`", d.path().join("main.tf").display());
+    assert!(e.starts_with(&at), "{e}");
+    assert!(e.contains("\"./nowhere\" cannot be read"), "{e}");
 }
 
 #[test]
