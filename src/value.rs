@@ -362,7 +362,13 @@ impl Value {
         unknown: Option<&serde_json::Value>,
         sensitive: Option<&serde_json::Value>,
     ) -> Value {
-        if is_true(sensitive) {
+        let shape = match v {
+            serde_json::Value::Object(_) => Shape::Object,
+            serde_json::Value::Array(_) => Shape::List,
+            serde_json::Value::Null => Shape::Absent,
+            _ => Shape::Scalar,
+        };
+        if is_true(sensitive) || !sensitive_mark_fits(shape, sensitive) {
             return Value::Sensitive;
         }
         if is_true(unknown) {
@@ -451,6 +457,32 @@ fn step_key<'a>(step: &Step<'a>) -> &'a str {
 
 fn is_true(mark: Option<&serde_json::Value>) -> bool {
     matches!(mark, Some(serde_json::Value::Bool(true)))
+}
+
+/// Whether a sensitivity mark has a shape Terraform writes for `value`: absent, a boolean,
+/// null, an object over an object, a list over a list, or an empty `{}`/`[]`. Anything else
+/// (a string, a number, a list of marks over an object) is a malformed plan, and the value is
+/// masked whole rather than shown: a broken mark must never make a secret printable.
+fn sensitive_mark_fits(value: Shape, mark: Option<&serde_json::Value>) -> bool {
+    use serde_json::Value as J;
+    match (mark, value) {
+        (None | Some(J::Bool(_) | J::Null), _) => true,
+        (Some(J::Object(m)), _) if m.is_empty() => true,
+        (Some(J::Array(a)), _) if a.is_empty() => true,
+        (Some(J::Object(_)), Shape::Object) | (Some(J::Array(_)), Shape::List) => true,
+        // A mark tree over a value that is not there yet (unknown, null) marks nothing shown.
+        (Some(J::Object(_) | J::Array(_)), Shape::Absent) => true,
+        _ => false,
+    }
+}
+
+/// What a mark tree is laid over.
+#[derive(Clone, Copy)]
+enum Shape {
+    Object,
+    List,
+    Absent,
+    Scalar,
 }
 
 /// Builds the value of an attribute that exists only in the unknown marks: `true` is a wholly
@@ -612,7 +644,13 @@ impl Value {
         unknown: Option<&serde_json::Value>,
         sensitive: Option<&serde_json::Value>,
     ) {
-        if is_true(sensitive) {
+        let shape = match self {
+            Value::Map(_) => Shape::Object,
+            Value::List(_) => Shape::List,
+            Value::Null | Value::Unknown | Value::UnknownFrom(_) => Shape::Absent,
+            _ => Shape::Scalar,
+        };
+        if is_true(sensitive) || !sensitive_mark_fits(shape, sensitive) {
             *self = Value::Sensitive;
             return;
         }
@@ -682,6 +720,19 @@ mod tests {
         assert_eq!(v.get("secret_data"), Some(&Value::Sensitive));
         assert_eq!(v.get("list").unwrap().index(1), Some(&Value::Sensitive));
         assert!(!format!("{v:?}").contains("hunter2"));
+    }
+
+    #[test]
+    fn malformed_sensitive_marks_mask_instead_of_showing() {
+        let after = json!({"a": "s1", "b": ["s2"], "c": {"k": "s3"}, "d": "ok"});
+        let sens = json!({"a": "yes", "b": {"0": true}, "c": [true], "d": false});
+        let v = Value::from_json_marked(&after, None, Some(&sens));
+        for k in ["a", "b", "c"] {
+            assert_eq!(v.get(k), Some(&Value::Sensitive), "{k}");
+        }
+        assert_eq!(v.get("d"), Some(&Value::String("ok".into())));
+        let whole = Value::from_json_marked(&after, None, Some(&json!(1)));
+        assert_eq!(whole, Value::Sensitive);
     }
 
     #[test]

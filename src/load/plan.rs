@@ -499,11 +499,11 @@ pub(super) fn marked_values(
     if let Some(raw) = after {
         refuse_long_string(path, text, address, raw, SKIPPED_ATTRIBUTES)?;
     }
-    // Marks only matter where they say `true`; most plans mark nothing, and then the mark
-    // trees are not parsed at all.
+    // Marks only matter where they say `true` (or, malformed, anything but containers and
+    // `false`); most plans mark nothing, and then the mark trees are not parsed at all.
     let marks = |raw: Option<&str>, what: &str| -> Result<Option<serde_json::Value>> {
         match raw {
-            Some(r) if r.contains("true") => serde_json::from_str(r)
+            Some(r) if may_mark(r) => serde_json::from_str(r)
                 .map(Some)
                 .map_err(|e| json_error(path, text, r, &e, what).into()),
             _ => Ok(None),
@@ -541,6 +541,38 @@ pub(super) fn marked_values(
         value.apply_marks(unknown.as_ref(), sensitive.as_ref());
     }
     Ok(value)
+}
+
+/// Whether a mark tree (`after_unknown`, `after_sensitive`) holds anything but objects, arrays,
+/// keys, `false` and `null`: `true`, or a malformed scalar that must not be ignored. A linear
+/// scan without allocation, since most trees mark nothing.
+fn may_mark(raw: &str) -> bool {
+    let b = raw.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        match b[i] {
+            b'"' => {
+                i += 1;
+                while i < b.len() && b[i] != b'"' {
+                    i += if b[i] == b'\\' { 2 } else { 1 };
+                }
+                i += 1;
+                while i < b.len() && b[i].is_ascii_whitespace() {
+                    i += 1;
+                }
+                // A string not followed by `:` is a value, not a key.
+                if b.get(i) != Some(&b':') {
+                    return true;
+                }
+                i += 1;
+            }
+            b'{' | b'}' | b'[' | b']' | b',' | b':' | b' ' | b'\n' | b'\r' | b'\t' => i += 1,
+            b'f' if b[i..].starts_with(b"false") => i += 5,
+            b'n' if b[i..].starts_with(b"null") => i += 4,
+            _ => return true,
+        }
+    }
+    false
 }
 
 /// Refuses a string over [`super::MAX_STRING_BYTES`] in the values `raw` (a slice of `text`)
@@ -667,6 +699,19 @@ mod tests {
             split_address("google_x.y"),
             (String::new(), "google_x.y".to_string())
         );
+    }
+
+    #[test]
+    fn mark_trees_are_parsed_only_when_they_may_mark() {
+        assert!(!may_mark(
+            r#"{"template":[{"containers":[{"env":[{},{}]}]}],"labels":{}}"#
+        ));
+        assert!(!may_mark("{ \"a\" : false, \"b\": null }"));
+        assert!(may_mark(r#"{"a":[false,true]}"#));
+        assert!(may_mark(r#"{"a":"yes"}"#), "a malformed string mark");
+        assert!(may_mark(r#"{"a":1}"#));
+        assert!(may_mark(r#"["x"]"#));
+        assert!(may_mark(r#"{"a\"b":0}"#), "escaped quotes in keys");
     }
 
     #[test]

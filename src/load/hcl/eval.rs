@@ -477,7 +477,10 @@ impl<'c> Evaluator<'c> {
                 map.sort_by(|a, b| a.0.cmp(&b.0));
                 if let Some(w) = map.windows(2).find(|w| w[0].0 == w[1].0) {
                     return Err(EvalError::new(
-                        format!("duplicate object key {:?}: use `...` to group", w[0].0),
+                        format!(
+                            "two elements have the same key ({}): use `...` to group",
+                            super::types::unquoted(&w[0].0)
+                        ),
                         ke.span(),
                     ));
                 }
@@ -753,7 +756,10 @@ pub fn index(v: Value, key: &Value, range: Option<Range<usize>>) -> EvalResult {
                 None => match marker {
                     Some(_) => Ok(Value::Unknown),
                     None => Err(EvalError::new(
-                        format!("the map has no element for the key {k:?}"),
+                        format!(
+                            "the map has no element for the key ({})",
+                            super::types::unquoted(&k)
+                        ),
                         range,
                     )),
                 },

@@ -132,10 +132,12 @@ pub fn call(
         }
         "lookup" => match args.as_slice() {
             [m, k] | [m, k, _] if m.is_unknown() || k.is_unknown() => Value::Unknown,
-            [Value::Map(m), Value::String(k)] => m
-                .get(k)
-                .cloned()
-                .ok_or_else(|| err(format!("no key {k:?}")))?,
+            [Value::Map(m), Value::String(k)] => m.get(k).cloned().ok_or_else(|| {
+                err(format!(
+                    "the map has no such key ({})",
+                    super::types::unquoted(k)
+                ))
+            })?,
             [Value::Map(m), Value::String(k), d] => m.get(k).cloned().unwrap_or_else(|| d.clone()),
             _ => return Err(err("takes a map, a key and an optional default".into())),
         },
@@ -235,7 +237,7 @@ pub fn call(
             [Value::String(s)] => Value::Number(
                 s.trim()
                     .parse()
-                    .map_err(|_| err(format!("{s:?} is not a number")))?,
+                    .map_err(|_| err(format!("{} is not a number", super::types::unquoted(s))))?,
             ),
             [Value::Null] => Value::Null,
             _ => return Err(err("cannot convert to a number".into())),
@@ -537,7 +539,12 @@ pub fn call(
                     .ok_or_else(|| err("the base must be a whole number from 2 to 62".into()))?;
                 parse_int(text, base as u32)
                     .map(Value::Number)
-                    .ok_or_else(|| err(format!("cannot parse {text:?} as a base {base} integer")))?
+                    .ok_or_else(|| {
+                        err(format!(
+                            "cannot parse {} as a base {base} integer",
+                            super::types::unquoted(text)
+                        ))
+                    })?
             }
             _ => return Err(err("takes a string and a base".into())),
         },

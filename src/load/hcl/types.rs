@@ -127,7 +127,7 @@ pub fn convert(v: Value, ty: &Ty) -> Result<Value, String> {
                 .trim()
                 .parse()
                 .map(Value::Number)
-                .map_err(|_| format!("a number is required, found {s:?}")),
+                .map_err(|_| format!("a number is required, found {}", unquoted(s))),
             other => Err(format!("a number is required, found {}", other.type_name())),
         },
         Ty::Bool => match &v {
@@ -177,7 +177,7 @@ pub fn convert(v: Value, ty: &Ty) -> Result<Value, String> {
                     .map(|(k, x)| {
                         convert(x, t)
                             .map(|x| (k.clone(), x))
-                            .map_err(|e| format!("key {k:?}: {e}"))
+                            .map_err(|e| format!("an element: {e}"))
                     })
                     .collect::<Result<_, _>>()?,
             )),
@@ -214,6 +214,16 @@ pub fn convert(v: Value, ty: &Ty) -> Result<Value, String> {
                 other.type_name()
             )),
         },
+    }
+}
+
+/// How an error message speaks of a string value: by its length, never its text, which may be
+/// a secret (a sensitive variable, a tfvars value) that would end up in a PR comment.
+pub(crate) fn unquoted(s: &str) -> String {
+    match s.chars().count() {
+        0 => "an empty string".to_string(),
+        1 => "a string of 1 character".to_string(),
+        n => format!("a string of {n} characters"),
     }
 }
 
