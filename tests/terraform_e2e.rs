@@ -246,6 +246,23 @@ fn normalise_stream(text: &[u8]) -> Vec<String> {
                 m.remove("terraform");
                 m.remove("@message");
             }
+            // A data source's refresh says how long it took ("after 1s"): timing, not content.
+            if let Some(hook) = m.get_mut("hook").and_then(Value::as_object_mut) {
+                hook.remove("elapsed_seconds");
+            }
+            if let Some(Value::String(msg)) = m.get_mut("@message")
+                && let Some(at) = msg.rfind(" after ")
+                && msg[at + 7..].split(' ').next().is_some_and(|t| {
+                    t.ends_with('s') && t[..t.len() - 1].chars().all(|c| c.is_ascii_digit())
+                })
+            {
+                let rest = msg[at + 7..].split_once(' ').map(|(_, r)| r.to_string());
+                msg.truncate(at);
+                if let Some(rest) = rest {
+                    msg.push(' ');
+                    msg.push_str(&rest);
+                }
+            }
             v.to_string()
         })
         .collect();
