@@ -20,13 +20,17 @@ use crate::finding::Status;
 /// Whether the Markdown report embeds the roles diagram.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum DiagramMode {
-    /// Embed it while it stays small (at most [`AUTO_MAX_ROWS`] rows, [`AUTO_MAX_ENVS`]
-    /// environments and [`AUTO_MAX_CHARS`] characters of Mermaid).
+    /// Embed it while it stays small (at most 20 roles, 4 environments and 12,000
+    /// characters of Mermaid).
+    // The numbers are AUTO_MAX_ROWS, AUTO_MAX_ENVS and AUTO_MAX_CHARS; this line is --help text.
     Auto,
+    /// Always embed it.
     Always,
+    /// Never embed it.
     Never,
 }
 
+// Quoted in DiagramMode::Auto's help text: change both together.
 pub const AUTO_MAX_ROWS: usize = 20;
 pub const AUTO_MAX_ENVS: usize = 4;
 pub const AUTO_MAX_CHARS: usize = 12_000;
