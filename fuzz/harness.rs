@@ -135,8 +135,23 @@ fn loaded(r: tfparity::error::Result<Inventory>) -> Outcome {
         loaded_env(spec("fuzz"), inv, model),
     ];
     let report = app::report(&c, &envs, today(), None);
-    std::hint::black_box(report);
+    render_all(&report);
     Outcome::Loaded
+}
+
+/// Renders the report in every format, so that odd names and values reach the renderers too.
+fn render_all(report: &tfparity::report::Report) {
+    use tfparity::report::{self as r, Gate};
+    let gate = Gate::new(report, None);
+    std::hint::black_box((
+        r::text::render(report, false, true),
+        r::json::render(report),
+        r::markdown::render(report, &gate),
+        r::sarif::render(report, &gate),
+        r::junit::render(report, &gate),
+        r::github::render(report, &gate),
+        r::gitlab::render(report, &gate),
+    ));
 }
 
 /// A directory of its own for this process's HCL inputs, emptied before each one.
@@ -182,8 +197,7 @@ fn contract(data: &[u8]) -> Outcome {
     static PROD: OnceLock<(Inventory, EnvModel)> = OnceLock::new();
     let prod = PROD.get_or_init(|| {
         let text = include_bytes!("../fixtures/plans/prod.plan.json");
-        let inv =
-            load::load_bytes(Path::new("prod.plan.json"), text).expect("the prod plan loads");
+        let inv = load::load_bytes(Path::new("prod.plan.json"), text).expect("the prod plan loads");
         let model = {
             let graph = ResourceGraph::build(&inv);
             model::build("prod", &graph)
@@ -209,6 +223,6 @@ fn contract(data: &[u8]) -> Outcome {
         })
         .collect();
     let report = app::report(&c, &envs, today(), None);
-    std::hint::black_box(report);
+    render_all(&report);
     Outcome::Loaded
 }
