@@ -477,7 +477,7 @@ impl GitDiff {
                 fallback(&mut out, whole_env);
                 continue;
             };
-            let Ok(body) = hcl_edit::parser::parse_body(&text) else {
+            let Ok(body) = crate::syntax::parse_body(&text) else {
                 fallback(&mut out, whole_env);
                 continue;
             };
@@ -553,23 +553,17 @@ fn ignored(path: &Path) -> bool {
         || path.components().any(|c| c.as_os_str() == ".terraform")
 }
 
-struct LineIndex {
-    starts: Vec<usize>,
-}
+/// Lines of a file, by the shared index.
+struct LineIndex(crate::inventory::LineIndex);
 
 impl LineIndex {
     fn new(text: &str) -> Self {
-        let mut starts = vec![0];
-        starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
-        LineIndex { starts }
+        LineIndex(crate::inventory::LineIndex::new(text.as_bytes()))
     }
 
     /// The 1-based line of a byte offset.
     fn line(&self, offset: usize) -> usize {
-        match self.starts.binary_search(&offset) {
-            Ok(i) => i + 1,
-            Err(i) => i,
-        }
+        self.0.line(offset).0
     }
 }
 

@@ -16,4 +16,5 @@ pub mod inventory;
 pub mod load;
 pub mod model;
 pub mod report;
+pub mod syntax;
 pub mod value;

@@ -28,10 +28,8 @@ pub fn read(path: &Path) -> Result<Contract> {
 
 /// Parses contract text read from `path` (used for messages and relative paths).
 pub fn parse(path: &Path, text: &str) -> Result<Contract> {
-    let body: Body = hcl_edit::parser::parse_body(text).map_err(|e| {
-        let loc = e.location();
-        InputError::new(path, format!("is not valid HCL: {}", e.message()))
-            .at(loc.line(), loc.column())
+    let body: Body = crate::syntax::parse_body(text).map_err(|e| {
+        InputError::new(path, format!("is not valid HCL: {}", e.message)).at(e.line, e.column)
     })?;
     let p = Parser {
         path,

@@ -66,8 +66,8 @@ pub enum Op {
 
 /// Applies `ops` to the text of a file; the result is checked to parse.
 pub fn apply(src: &str, ops: &[Op]) -> Result<String, String> {
-    let mut body = hcl_edit::parser::parse_body(src)
-        .map_err(|e| format!("does not parse: {}", e.message()))?;
+    let mut body =
+        crate::syntax::parse_body(src).map_err(|e| format!("does not parse: {}", e.message))?;
     let mut appended = String::new();
     for op in ops {
         match op {

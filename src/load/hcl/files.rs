@@ -17,6 +17,7 @@ use crate::inventory::{Mode, Span};
 pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
+    pub lines: crate::inventory::LineIndex,
 }
 
 /// Where something is written: a file of the module and a byte range in it.
@@ -95,7 +96,8 @@ impl ModuleDef {
     pub fn span(&self, loc: &Loc) -> Option<Span> {
         let f = self.files.get(loc.file)?;
         let start = loc.range.as_ref().map_or(0, |r| r.start);
-        Some(Span::at_offset(&f.path, f.text.as_bytes(), start))
+        let (line, column) = f.lines.line_col(f.text.as_bytes(), start);
+        Some(Span::new(&f.path, line, column))
     }
 
     pub fn span_of(&self, file: usize, range: Option<Range<usize>>) -> Option<Span> {
@@ -162,16 +164,16 @@ pub fn read_module(dir: &Path) -> Result<Rc<ModuleDef>> {
         let body = if path.to_string_lossy().ends_with(".tf.json") {
             super::json_syntax::to_body(&path, &text)?
         } else {
-            hcl_edit::parser::parse_body(&text).map_err(|e| {
-                let loc = e.location();
+            crate::syntax::parse_body(&text).map_err(|e| {
                 Error::from(
-                    InputError::new(&path, format!("is not valid HCL: {}", e.message()))
-                        .at(loc.line(), loc.column()),
+                    InputError::new(&path, format!("is not valid HCL: {}", e.message))
+                        .at(e.line, e.column),
                 )
             })?
         };
         let file = def.files.len();
-        def.files.push(SourceFile { path, text });
+        let lines = crate::inventory::LineIndex::new(text.as_bytes());
+        def.files.push(SourceFile { path, text, lines });
         collect(&mut def, file, body)?;
     }
     Ok(Rc::new(def))

@@ -67,13 +67,10 @@ pub fn to_body(path: &Path, text: &str) -> Result<Body> {
             _ => {}
         }
     }
-    hcl_edit::parser::parse_body(&out).map_err(|e| {
+    crate::syntax::parse_body(&out).map_err(|e| {
         InputError::new(
             path,
-            format!(
-                "could not be read as Terraform JSON syntax: {}",
-                e.message()
-            ),
+            format!("could not be read as Terraform JSON syntax: {}", e.message),
         )
         .into()
     })

@@ -367,11 +367,9 @@ fn read_tfvars(path: &Path) -> Result<Vec<(String, Value, Option<crate::inventor
             .map(|(k, v)| (k.clone(), Value::from_json(v), None))
             .collect());
     }
-    let body = hcl_edit::parser::parse_body(&text).map_err(|e| {
-        let loc = e.location();
+    let body = crate::syntax::parse_body(&text).map_err(|e| {
         Error::from(
-            InputError::new(path, format!("is not valid HCL: {}", e.message()))
-                .at(loc.line(), loc.column()),
+            InputError::new(path, format!("is not valid HCL: {}", e.message)).at(e.line, e.column),
         )
     })?;
     let ctx = Literal {
