@@ -30,20 +30,62 @@ impl Span {
     }
 }
 
+/// The starts of a text's lines, so that each position is found by a binary search: placing
+/// every block of a 5,000-service configuration by counting lines from the top was quadratic.
+#[derive(Clone, Debug, Default)]
+pub struct LineIndex {
+    /// Offsets of the `\n` bytes.
+    newlines: Vec<usize>,
+}
+
+impl LineIndex {
+    pub fn new(text: &[u8]) -> Self {
+        LineIndex {
+            newlines: memchr::memchr_iter(b'\n', text).collect(),
+        }
+    }
+
+    /// The 1-based line of a byte offset, and the offset where that line starts.
+    pub fn line(&self, offset: usize) -> (usize, usize) {
+        let line = self.newlines.partition_point(|&n| n < offset);
+        let start = if line == 0 {
+            0
+        } else {
+            self.newlines[line - 1] + 1
+        };
+        (line + 1, start)
+    }
+
+    /// The 1-based line and column of a byte offset; columns count bytes (for JSON, whose
+    /// lines may be a whole 100 MB file).
+    pub fn line_byte_col(&self, offset: usize) -> (usize, usize) {
+        let (line, start) = self.line(offset);
+        (line, offset.saturating_sub(start) + 1)
+    }
+
+    /// The 1-based line and column of a byte offset in `text` (the text indexed); columns
+    /// count characters, as editors do.
+    pub fn line_col(&self, text: &[u8], offset: usize) -> (usize, usize) {
+        let offset = offset.min(text.len());
+        let (line, start) = self.line(offset);
+        (line, char_count(&text[start.min(offset)..offset]) + 1)
+    }
+}
+
+fn char_count(bytes: &[u8]) -> usize {
+    match std::str::from_utf8(bytes) {
+        Ok(s) => s.chars().count(),
+        Err(_) => String::from_utf8_lossy(bytes).chars().count(),
+    }
+}
+
 pub fn line_col(text: &[u8], offset: usize) -> (usize, usize) {
     let offset = offset.min(text.len());
     let before = &text[..offset];
     // memchr and a byte count: an error at the end of a 100 MB one-line plan is placed at once.
     let line = memchr::memchr_iter(b'\n', before).count() + 1;
     let line_start = memchr::memrchr(b'\n', before).map_or(0, |p| p + 1);
-    // Columns count characters, not bytes, as editors do (with core's counter, which is fast
-    // even in a debug build).
-    let line_text = &before[line_start..];
-    let column = match std::str::from_utf8(line_text) {
-        Ok(s) => s.chars().count(),
-        Err(_) => String::from_utf8_lossy(line_text).chars().count(),
-    } + 1;
-    (line, column)
+    (line, char_count(&before[line_start..]) + 1)
 }
 
 impl fmt::Display for Span {
@@ -343,6 +385,14 @@ mod tests {
         assert_eq!(line_col(text, 0), (1, 1));
         assert_eq!(line_col(text, 4), (2, 2));
         assert_eq!(line_col(text, 6), (3, 1));
+        let index = LineIndex::new(text);
+        for offset in 0..=text.len() + 2 {
+            assert_eq!(
+                index.line_col(text, offset),
+                line_col(text, offset),
+                "{offset}"
+            );
+        }
     }
 
     #[test]

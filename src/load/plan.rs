@@ -285,27 +285,17 @@ enum Item {
     Skip,
 }
 
-/// Line starts of a file, to place any byte offset (plans are often one line, so this is
-/// usually empty).
-struct LineIndex {
-    newlines: Vec<usize>,
-}
+/// Spans of a plan's resource changes, with byte columns.
+struct LineIndex(crate::inventory::LineIndex);
 
 impl LineIndex {
     fn new(text: &[u8]) -> Self {
-        LineIndex {
-            newlines: memchr::memchr_iter(b'\n', text).collect(),
-        }
+        LineIndex(crate::inventory::LineIndex::new(text))
     }
 
     fn span(&self, path: &Path, offset: usize) -> crate::inventory::Span {
-        let line = self.newlines.partition_point(|&n| n < offset);
-        let start = if line == 0 {
-            0
-        } else {
-            self.newlines[line - 1] + 1
-        };
-        crate::inventory::Span::new(path, line + 1, offset - start + 1)
+        let (line, column) = self.0.line_byte_col(offset);
+        crate::inventory::Span::new(path, line, column)
     }
 }
 
