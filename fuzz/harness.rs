@@ -165,7 +165,12 @@ fn scratch() -> &'static Path {
 }
 
 fn hcl(files: &[(&str, &[u8])]) -> Outcome {
-    let dir = scratch().join("env");
+    // One directory per thread: the regression tests run targets side by side.
+    let thread: String = format!("{:?}", std::thread::current().id())
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .collect();
+    let dir = scratch().join(format!("env-{thread}"));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("the scratch directory is writable");
     for (name, bytes) in files {
@@ -179,7 +184,9 @@ fn hcl(files: &[(&str, &[u8])]) -> Outcome {
         workspace: "default".into(),
         ..Default::default()
     };
-    loaded(load::hcl::load_dir(&dir, &opts))
+    let outcome = loaded(load::hcl::load_dir(&dir, &opts));
+    let _ = std::fs::remove_dir_all(&dir);
+    outcome
 }
 
 /// Parses a contract; one that parses is run with the dev plan in its reference environment
