@@ -223,3 +223,72 @@ fn state_and_plan_sources_are_detected() {
         assert_eq!(v["environments"][0]["sources"][0]["kind"], kind, "{name}");
     }
 }
+
+/// Every Terraform directory of the corpus (any folder holding `.tf` files) inventories, with
+/// its Cloud Run services listed, or — the `tgc-*` ones, which are Terraform Google
+/// Conversion's test data, not valid Terraform — is refused with file:line:column.
+#[test]
+fn every_hcl_directory_inventories_or_gives_a_placed_parse_error() {
+    let Some(corpus) = corpus() else { return };
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    let mut stack = vec![corpus.join("hcl")];
+    while let Some(d) = stack.pop() {
+        let mut has_tf = false;
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else if p.extension().is_some_and(|x| x == "tf") {
+                has_tf = true;
+            }
+        }
+        if has_tf {
+            dirs.push(d);
+        }
+    }
+    dirs.sort();
+    assert!(
+        dirs.len() >= 10,
+        "the corpus has {} HCL directories",
+        dirs.len()
+    );
+    let (mut with_services, mut refused) = (0, 0);
+    for dir in &dirs {
+        let r = inventory(dir);
+        let shown = dir.display().to_string();
+        let invalid = dir
+            .strip_prefix(corpus.join("hcl"))
+            .unwrap()
+            .components()
+            .next()
+            .is_some_and(|c| c.as_os_str().to_string_lossy().starts_with("tgc-"));
+        if invalid {
+            assert_eq!(r.code, Some(2), "{shown}: {}", r.stderr);
+            // `error: <dir>/<file>.tf:LINE:COL: ...`
+            let placed = r.stderr.split(".tf:").nth(1).is_some_and(|rest| {
+                let mut parts = rest.splitn(3, ':');
+                parts.next().is_some_and(|l| l.parse::<usize>().is_ok())
+                    && parts.next().is_some_and(|c| c.parse::<usize>().is_ok())
+            });
+            assert!(placed, "{shown}: no file:line:column in {}", r.stderr);
+            refused += 1;
+            continue;
+        }
+        assert_eq!(r.code, Some(0), "{shown}: {}", r.stderr);
+        let v = r.json();
+        let services = v["environments"][0]["services"]
+            .as_array()
+            .map_or(0, Vec::len);
+        if services > 0 {
+            with_services += 1;
+        }
+    }
+    eprintln!(
+        "corpus: {} HCL directories: {with_services} with services, {refused} refused as invalid",
+        dirs.len()
+    );
+    assert!(
+        with_services >= dirs.len() / 2,
+        "most directories define Cloud Run services"
+    );
+}
