@@ -95,45 +95,57 @@ pub fn contract(inputs: &Inputs, min_envs: usize) -> Result<Contract> {
 
 /// Loads one environment and builds its model.
 pub fn load_env(spec: &EnvSpec) -> Result<LoadedEnv> {
+    Ok(model_env(spec, load_inventory(spec)?))
+}
+
+fn load_inventory(spec: &EnvSpec) -> Result<Inventory> {
     let opts = LoadOptions {
         var_files: spec.var_files.clone(),
     };
-    let inventory = load::load_environment(&spec.sources, &opts)?;
+    load::load_environment(&spec.sources, &opts)
+}
+
+/// Builds the graph and model of a loaded environment.
+fn model_env(spec: &EnvSpec, inventory: Inventory) -> LoadedEnv {
     let model = {
         let graph = ResourceGraph::build(&inventory);
         model::build(&spec.name, &graph)
     };
-    Ok(LoadedEnv {
+    LoadedEnv {
         spec: spec.clone(),
         inventory,
         model,
-    })
+    }
+}
+
+fn joined<T>(h: std::thread::ScopedJoinHandle<'_, Result<T>>) -> Result<T> {
+    h.join()
+        .unwrap_or_else(|_| Err(Error::Usage("a loader thread panicked".into())))
 }
 
 /// Loads every environment of the contract, reference first.
 pub fn load_all(c: &Contract) -> Result<Vec<LoadedEnv>> {
     let specs = c.ordered_envs();
     // Plan and state files are read one at a time, each on both cores (the plan loader splits
-    // its work), so only one file's text is in memory at once. Terraform directories are
-    // evaluated on one core each, so those environments load side by side.
+    // its work), so only one file's text is in memory at once; an environment's graph and
+    // model are built while the next file loads. Terraform directories are evaluated on one
+    // core each, so those environments load side by side.
     let all_files = specs.iter().all(|s| s.sources.iter().all(|p| p.is_file()));
-    if all_files {
-        return specs.iter().map(|spec| load_env(spec)).collect();
-    }
-    let results: Vec<Result<LoadedEnv>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = specs
+    std::thread::scope(|scope| {
+        if all_files {
+            let mut building = Vec::with_capacity(specs.len());
+            for spec in &specs {
+                let inventory = load_inventory(spec)?;
+                building.push(scope.spawn(move || Ok(model_env(spec, inventory))));
+            }
+            return building.into_iter().map(joined).collect();
+        }
+        let loading: Vec<_> = specs
             .iter()
             .map(|spec| scope.spawn(move || load_env(spec)))
             .collect();
-        handles
-            .into_iter()
-            .map(|h| {
-                h.join()
-                    .unwrap_or_else(|_| Err(Error::Usage("a loader thread panicked".into())))
-            })
-            .collect()
-    });
-    results.into_iter().collect()
+        loading.into_iter().map(joined).collect()
+    })
 }
 
 /// Runs the checks over loaded environments.
