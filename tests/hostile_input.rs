@@ -1021,3 +1021,58 @@ fn a_pipe_still_works_as_a_plan_source() {
             .is_empty()
     );
 }
+
+#[test]
+fn nested_for_expressions_stop_at_the_work_budget() {
+    // A billion elements: refused once five million are built, at the expression's line.
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("env");
+    tree(
+        &env,
+        &[(
+            "main.tf",
+            &format!(
+                "{SERVICE}\nlocals {{\n  cube = [for i in range(1000) : [for j in range(1000) : [for k in range(1000) : k]]]\n}}\n\noutput \"n\" {{\n  value = length(local.cube)\n}}\n\nresource \"google_service_account\" \"sa\" {{\n  account_id   = \"sa\"\n  display_name = length(local.cube)\n}}\n"
+            ),
+        )],
+    );
+    let tf = env.join("main.tf");
+    let (r, took) = inventory_of(dir.path(), &env);
+    refused_run(&r, &format!("{}:", tf.display()));
+    assert!(
+        r.stderr
+            .contains("more than 5000000 elements built by `for` expressions"),
+        "{}",
+        r.stderr
+    );
+    assert!(took < QUICK, "took {took:?}");
+}
+
+#[test]
+fn a_string_doubled_in_a_chain_of_locals_stops_at_16_mib() {
+    // s0 is 16 bytes; s40 would be 16 TiB.
+    let dir = tempfile::tempdir().unwrap();
+    let env = dir.path().join("env");
+    let mut text = format!(
+        "{SERVICE}\nresource \"google_service_account\" \"sa\" {{\n  account_id   = \"sa\"\n  display_name = local.s40\n}}\n\nlocals {{\n  s0 = \"0123456789abcdef\"\n"
+    );
+    for i in 1..=40 {
+        text.push_str(&format!(
+            "  s{i} = \"${{local.s{p}}}${{local.s{p}}}\"\n",
+            p = i - 1
+        ));
+    }
+    text.push_str("}\n");
+    tree(&env, &[("main.tf", &text)]);
+    let tf = env.join("main.tf");
+    let (r, took) = inventory_of(dir.path(), &env);
+    refused_run(&r, &format!("{}:", tf.display()));
+    assert!(
+        r.stderr
+            .contains("tfparity evaluates strings of at most 16777216 bytes"),
+        "{}",
+        r.stderr
+    );
+    assert!(!r.stderr.contains("0123456789abcdef"), "never the value");
+    assert!(took < QUICK, "took {took:?}");
+}

@@ -106,6 +106,28 @@ impl<'c> Evaluator<'c> {
     }
 
     fn eval_inner(&mut self, e: &Expression) -> EvalResult {
+        let v = self.eval_value(e)?;
+        // Strings are checked where they grow: a template or a function (join, format, ...).
+        if matches!(
+            e,
+            Expression::FuncCall(_)
+                | Expression::StringTemplate(_)
+                | Expression::HeredocTemplate(_)
+        ) && let Value::String(s) = &v
+            && s.len() > MAX_STRING_BYTES
+        {
+            return Err(budget::exceeded(
+                format!(
+                    "a string of {} bytes: tfparity evaluates strings of at most {MAX_STRING_BYTES} bytes",
+                    s.len()
+                ),
+                e.span(),
+            ));
+        }
+        Ok(v)
+    }
+
+    fn eval_value(&mut self, e: &Expression) -> EvalResult {
         match e {
             Expression::Null(_) => Ok(Value::Null),
             Expression::Bool(b) => Ok(Value::Bool(*b.value())),
@@ -406,6 +428,7 @@ impl<'c> Evaluator<'c> {
         let mut groups: BTreeMap<String, Vec<Value>> = BTreeMap::new();
         let mut unknown = false;
         for (k, v) in items {
+            budget::spend(f.span())?;
             let base = self.iter_vars.len();
             if let Some(kv) = &key_var {
                 self.iter_vars.push((kv.clone(), k));
@@ -611,6 +634,7 @@ impl<'c> Evaluator<'c> {
                             }
                         };
                         for (k, v) in items {
+                            budget::spend(fd.span())?;
                             let base = self.iter_vars.len();
                             if let Some(kv) = &fe.key_var {
                                 self.iter_vars.push((kv.as_str().to_string(), k));
@@ -908,4 +932,65 @@ pub enum Step {
     Attr(String),
     Index(Box<Expression>),
     Literal(Value),
+}
+
+/// The largest string the evaluator builds: far beyond any real value, small enough that a
+/// string doubled in a chain of locals stops long before memory runs out.
+pub const MAX_STRING_BYTES: usize = 16 << 20;
+
+/// A bound on the work of one directory's evaluation, so that nested `for` expressions over
+/// large ranges end in an error instead of running for hours. The evaluation runs on a thread
+/// of its own (`load_dir`), so the count is per thread.
+pub mod budget {
+    use std::cell::{Cell, RefCell};
+    use std::ops::Range;
+
+    use super::EvalError;
+
+    /// Elements built by `for` expressions and template `for` loops in one evaluation; real
+    /// configurations build thousands.
+    pub const MAX_ITERATIONS: u64 = 5_000_000;
+
+    thread_local! {
+        static ITERATIONS: Cell<u64> = const { Cell::new(0) };
+        static EXCEEDED: RefCell<Option<EvalError>> = const { RefCell::new(None) };
+    }
+
+    /// Starts counting for a new evaluation.
+    pub fn reset() {
+        ITERATIONS.set(0);
+        EXCEEDED.with_borrow_mut(|e| *e = None);
+    }
+
+    /// Counts one element; an error once the budget is spent.
+    pub fn spend(range: Option<Range<usize>>) -> Result<(), EvalError> {
+        let n = ITERATIONS.get() + 1;
+        ITERATIONS.set(n);
+        if n > MAX_ITERATIONS {
+            return Err(exceeded(
+                format!(
+                    "more than {MAX_ITERATIONS} elements built by `for` expressions: tfparity stops there"
+                ),
+                range,
+            ));
+        }
+        Ok(())
+    }
+
+    /// An error that ends the whole evaluation (the first one is kept for [`take`]), even
+    /// where an expression's error would otherwise only be noted.
+    pub fn exceeded(message: String, range: Option<Range<usize>>) -> EvalError {
+        let e = EvalError::new(message, range);
+        EXCEEDED.with_borrow_mut(|first| {
+            if first.is_none() {
+                *first = Some(e.clone());
+            }
+        });
+        e
+    }
+
+    /// The first limit exceeded in this evaluation, if any.
+    pub fn take() -> Option<EvalError> {
+        EXCEEDED.with_borrow_mut(Option::take)
+    }
 }

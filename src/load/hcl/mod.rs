@@ -512,6 +512,7 @@ pub fn load_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
 }
 
 fn evaluate_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
+    eval::budget::reset();
     let root_def = files::read_module(dir)?;
     let loader = Rc::new(Loader {
         root: dir.to_path_buf(),
@@ -580,6 +581,19 @@ fn evaluate_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
         return Err(e);
     }
     collected?;
+    // A limit exceeded inside an expression was noted where it happened (with its place);
+    // it ends the evaluation as an error, at that place.
+    if let Some(limit) = eval::budget::take() {
+        let notes = loader.notes.borrow();
+        let placed = notes
+            .iter()
+            .find(|n| n.message.contains(&limit.message) && n.span.is_some());
+        let e = match placed.and_then(|n| n.span.as_ref()) {
+            Some(span) => InputError::new(&span.file, limit.message).at_span(Some(span)),
+            None => InputError::new(dir, limit.message),
+        };
+        return Err(e.into());
+    }
     crate::load::refuse_hostile(dir, &resources)?;
     let mut inv = Inventory {
         sources: vec![SourceInfo {
