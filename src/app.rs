@@ -180,19 +180,34 @@ pub fn report(
 }
 
 /// Writes `content` to `path` atomically: a temporary file beside it, then a rename, so a
-/// reader never sees half a report.
+/// reader never sees half a file; the replaced file keeps its permissions. A symlink is
+/// followed (the link stays a link), and a path that is not a regular file (`/dev/null`, a
+/// pipe) is written to directly: renaming over it would replace the device with a file.
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
-    let dir = path
+    let existing = std::fs::metadata(path).ok();
+    if existing.as_ref().is_some_and(|m| !m.is_file()) {
+        return std::fs::write(path, content).map_err(|e| Error::io(path, e));
+    }
+    let target = match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(|e| Error::io(path, e))?
+        }
+        _ => path.to_path_buf(),
+    };
+    let dir = target
         .parent()
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
-    let name = path
+    let name = target
         .file_name()
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tfparity-{}.tmp", std::process::id()));
     std::fs::write(&tmp, content).map_err(|e| Error::io(&tmp, e))?;
-    std::fs::rename(&tmp, path).map_err(|e| {
+    if let Some(m) = existing {
+        let _ = std::fs::set_permissions(&tmp, m.permissions());
+    }
+    std::fs::rename(&tmp, &target).map_err(|e| {
         let _ = std::fs::remove_file(&tmp);
         Error::io(path, e)
     })

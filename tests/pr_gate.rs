@@ -1257,3 +1257,49 @@ fn explain_prints_a_checks_docs() {
     assert!(r.stdout.contains("## How to fix"));
     run(tfparity(), &["explain", "ingres"]).expect_code(2);
 }
+
+#[test]
+fn output_to_a_device_or_through_a_symlink_keeps_what_is_there() {
+    use std::os::unix::fs::FileTypeExt;
+    // Renaming a temporary file over /dev/null would replace the device with a file, and
+    // every later reader of /dev/null (cargo's own probes among them) would read reports.
+    let r = run(
+        tfparity(),
+        &["check", "--format", "json", "--output", "/dev/null"],
+    );
+    r.expect_code(1);
+    let null = std::fs::metadata("/dev/null").unwrap();
+    assert!(
+        null.file_type().is_char_device(),
+        "/dev/null is still a device"
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real.sarif");
+    std::fs::write(&real, "old").unwrap();
+    let link = dir.path().join("link.sarif");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let r = run(
+        tfparity(),
+        &[
+            "check",
+            "--format",
+            "sarif",
+            "--output",
+            link.to_str().unwrap(),
+        ],
+    );
+    r.expect_code(1);
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink(),
+        "the link stays a link"
+    );
+    let written = std::fs::read_to_string(&real).unwrap();
+    assert!(
+        written.contains("\"version\": \"2.1.0\""),
+        "the report went to the link's target"
+    );
+}

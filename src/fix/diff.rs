@@ -144,33 +144,10 @@ impl Patch {
             }
         }
         for f in &self.files {
-            write_atomic(&f.path, f.after.as_bytes())?;
+            crate::app::write_atomic(&f.path, f.after.as_bytes())?;
         }
         Ok(())
     }
-}
-
-/// Writes `content` to `path` through a temporary file in the same directory and a rename,
-/// keeping the permissions of the file it replaces.
-pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_default();
-    let tmp = dir.join(format!(".{name}.tfparity-fix-{}.tmp", std::process::id()));
-    let permissions = std::fs::metadata(path).ok().map(|m| m.permissions());
-    std::fs::write(&tmp, content).map_err(|e| Error::io(&tmp, e))?;
-    if let Some(p) = permissions {
-        let _ = std::fs::set_permissions(&tmp, p);
-    }
-    std::fs::rename(&tmp, path).map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
 }
 
 /// The path a diff shows for `path`: relative to the git repository that holds the working
