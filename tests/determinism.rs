@@ -14,7 +14,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::root;
+use common::{copy_dir, root};
 use serde_json::Value;
 
 const TODAY: &str = "2026-11-29";
@@ -223,22 +223,6 @@ fn write_reversed(v: &Value, indent: usize, out: &mut String) {
 
 // ---------------------------------------------------------------------------------------------
 // Workspaces
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            if entry.file_name() == ".terraform" {
-                continue;
-            }
-            copy_dir(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// The byte offsets where the top-level blocks of an HCL file start (a line beginning with a
 /// block keyword), with the comment lines right above each.

@@ -165,3 +165,20 @@ pub fn line_col_of(text: &str, needle: &str) -> (usize, usize) {
     let col = at - before.rfind('\n').map(|i| i + 1).unwrap_or(0) + 1;
     (line, col)
 }
+
+/// Copies a directory tree (without Terraform's `.terraform` working directories).
+pub fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            if entry.file_name() == ".terraform" {
+                continue;
+            }
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
