@@ -9,7 +9,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
     name = "tfparity",
     version,
     about = "Gate infrastructure changes on dev/prod parity, from Terraform plans and sources",
-    long_about = "Reads each environment from Terraform (plan or state JSON), builds a resource graph and a model of its Cloud Run services, and checks the environments against a parity contract (parity.hcl).\n\nExit codes: 0 nothing failed, 1 at least one FAIL (see --fail-on), 2 the tool could not do its job."
+    long_about = "Reads each environment from Terraform (plan or state JSON, a plan stream, or the Terraform directory itself), builds a resource graph and a model of its Cloud Run services, and checks the environments against a parity contract (parity.hcl).\n\nExit codes: 0 nothing failed, 1 at least one FAIL (see --fail-on), 2 the tool could not do its job."
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -49,8 +49,9 @@ pub struct Sources {
     /// The contract file [default: parity.hcl in the working directory].
     #[arg(long, value_name = "FILE")]
     pub contract: Option<PathBuf>,
-    /// An environment's source (plan or state JSON, .tfstate); repeat for several
-    /// environments, or several sources of one. Adds an environment or replaces the sources
+    /// An environment's source (plan or state JSON, .tfstate, a Terraform directory, a
+    /// `terraform plan -json` stream); repeat for several environments, or several sources of
+    /// one. Adds an environment or replaces the sources
     /// the contract gives it.
     #[arg(long = "env", value_name = "NAME=PATH", value_parser = parse_env)]
     pub envs: Vec<(String, PathBuf)>,
