@@ -38,6 +38,7 @@ use crate::app::LoadedEnv;
 use crate::contract::{self, Contract};
 use crate::error::{Error, Result};
 use crate::graph::{ResourceGraph, is_run_type};
+use crate::inventory::LineIndex;
 use crate::inventory::{InstanceKey, Mode, Resource, SourceKind};
 use crate::model::EnvModel;
 use crate::report::ChangedScope;
@@ -481,15 +482,15 @@ impl GitDiff {
                 fallback(&mut out, whole_env);
                 continue;
             };
-            let lines = LineIndex::new(&text);
+            let lines = LineIndex::new(text.as_bytes());
             let structures: Vec<(&Structure, usize, usize)> = body
                 .iter()
                 .filter_map(|s| {
                     let r = s.span()?;
                     Some((
                         s,
-                        lines.line(r.start),
-                        lines.line(r.end.saturating_sub(1).max(r.start)),
+                        lines.line(r.start).0,
+                        lines.line(r.end.saturating_sub(1).max(r.start)).0,
                     ))
                 })
                 .collect();
@@ -551,20 +552,6 @@ fn ignored(path: &Path) -> bool {
         || name.ends_with(".txt")
         || name == ".gitignore"
         || path.components().any(|c| c.as_os_str() == ".terraform")
-}
-
-/// Lines of a file, by the shared index.
-struct LineIndex(crate::inventory::LineIndex);
-
-impl LineIndex {
-    fn new(text: &str) -> Self {
-        LineIndex(crate::inventory::LineIndex::new(text.as_bytes()))
-    }
-
-    /// The 1-based line of a byte offset.
-    fn line(&self, offset: usize) -> usize {
-        self.0.line(offset).0
-    }
 }
 
 /// Maps a change at lines `lo..=hi` inside a top-level structure of `file` to resources.
@@ -683,8 +670,8 @@ fn keyed_instances_in<'a>(
 ) -> Option<BTreeSet<usize>> {
     let within = |r: Option<std::ops::Range<usize>>| {
         r.map(|r| {
-            let a = lines.line(r.start);
-            let b = lines.line(r.end.saturating_sub(1).max(r.start));
+            let a = lines.line(r.start).0;
+            let b = lines.line(r.end.saturating_sub(1).max(r.start)).0;
             a <= lo && hi <= b
         })
         .unwrap_or(false)

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::value::Value;
 
@@ -56,11 +56,11 @@ impl LineIndex {
         (line + 1, start)
     }
 
-    /// The 1-based line and column of a byte offset; columns count bytes (for JSON, whose
-    /// lines may be a whole 100 MB file).
-    pub fn line_byte_col(&self, offset: usize) -> (usize, usize) {
+    /// The place of a byte offset in `file`; columns count bytes (for JSON, whose lines may
+    /// be a whole 100 MB file).
+    pub fn byte_span(&self, file: &Path, offset: usize) -> Span {
         let (line, start) = self.line(offset);
-        (line, offset.saturating_sub(start) + 1)
+        Span::new(file, line, offset.saturating_sub(start) + 1)
     }
 
     /// The 1-based line and column of a byte offset in `text` (the text indexed); columns

@@ -15,7 +15,7 @@ use super::config::{RawConfiguration, Resolver};
 use super::{Locator, json_error, jsonscan, model_reads};
 use crate::error::{InputError, Result};
 use crate::inventory::{
-    Action, InstanceKey, Inventory, LoadNote, Mode, Resource, SourceInfo, SourceKind,
+    Action, InstanceKey, Inventory, LineIndex, LoadNote, Mode, Resource, SourceInfo, SourceKind,
 };
 use crate::value::{SKIPPED_ATTRIBUTES, Value, ValueSeed};
 
@@ -285,20 +285,6 @@ enum Item {
     Skip,
 }
 
-/// Spans of a plan's resource changes, with byte columns.
-struct LineIndex(crate::inventory::LineIndex);
-
-impl LineIndex {
-    fn new(text: &[u8]) -> Self {
-        LineIndex(crate::inventory::LineIndex::new(text))
-    }
-
-    fn span(&self, path: &Path, offset: usize) -> crate::inventory::Span {
-        let (line, column) = self.0.line_byte_col(offset);
-        crate::inventory::Span::new(path, line, column)
-    }
-}
-
 /// One element of `resource_changes`, found by scanning: only its small fields and, for
 /// resource types the model reads, `change.after` and its marks are parsed.
 fn change_item(
@@ -317,7 +303,7 @@ fn change_item(
             Some("null") | None if !required => Ok(None),
             None => Err(
                 InputError::new(path, format!("a resource change has no `{k}`"))
-                    .at_span(Some(&lines.span(path, r.start)))
+                    .at_span(Some(&lines.byte_span(path, r.start)))
                     .into(),
             ),
             Some(sl) => serde_json::from_str::<Cow<'_, str>>(sl)
@@ -348,7 +334,7 @@ fn change_item(
             path,
             format!("the resource change of `{address}` has no `change` object"),
         )
-        .at_span(Some(&lines.span(path, r.start)))
+        .at_span(Some(&lines.byte_span(path, r.start)))
         .into());
     };
     let cslice = |k: &str| jsonscan::field(b, cfields, k).map(|r| &text[r.clone()]);
@@ -386,7 +372,7 @@ fn change_item(
         index,
         values,
         action,
-        span: Some(lines.span(path, r.start)),
+        span: Some(lines.byte_span(path, r.start)),
     })))
 }
 
