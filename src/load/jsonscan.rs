@@ -40,17 +40,6 @@ pub fn skip_ws(b: &[u8], mut i: usize) -> usize {
     i
 }
 
-/// Bytes that matter when skipping a container: quotes and brackets.
-const STRUCTURE: [bool; 256] = {
-    let mut t = [false; 256];
-    t[b'"' as usize] = true;
-    t[b'{' as usize] = true;
-    t[b'}' as usize] = true;
-    t[b'[' as usize] = true;
-    t[b']' as usize] = true;
-    t
-};
-
 /// The end (exclusive) of the string starting at `i` (which is a `"`).
 fn string_end(b: &[u8], i: usize) -> Result<usize> {
     let mut j = i + 1;
@@ -65,6 +54,154 @@ fn string_end(b: &[u8], i: usize) -> Result<usize> {
     }
 }
 
+/// Where each kind of byte that matters to skipping sits in a 64-byte block: one bit per byte.
+struct BlockMasks {
+    quote: u64,
+    backslash: u64,
+    open: u64,
+    close: u64,
+}
+
+/// The masks of `block` (64 bytes), sixteen bytes at a time with SSE2 (part of every x86-64).
+#[cfg(target_arch = "x86_64")]
+fn block_masks(block: &[u8; 64]) -> BlockMasks {
+    use std::arch::x86_64::*;
+    let mut m = BlockMasks {
+        quote: 0,
+        backslash: 0,
+        open: 0,
+        close: 0,
+    };
+    // SAFETY: SSE2 is in the x86-64 baseline; each load reads 16 bytes inside `block`.
+    unsafe {
+        let quote = _mm_set1_epi8(b'"' as i8);
+        let backslash = _mm_set1_epi8(b'\\' as i8);
+        // `[` and `{` differ only in bit 5, as do `]` and `}`: one compare finds both.
+        let bit5 = _mm_set1_epi8(0x20);
+        let open = _mm_set1_epi8(b'{' as i8);
+        let close = _mm_set1_epi8(b'}' as i8);
+        for k in 0..4 {
+            let v = _mm_loadu_si128(block.as_ptr().add(16 * k).cast());
+            let folded = _mm_or_si128(v, bit5);
+            let bits = |x: __m128i| (_mm_movemask_epi8(x) as u32 as u64) << (16 * k);
+            m.quote |= bits(_mm_cmpeq_epi8(v, quote));
+            m.backslash |= bits(_mm_cmpeq_epi8(v, backslash));
+            m.open |= bits(_mm_cmpeq_epi8(folded, open));
+            m.close |= bits(_mm_cmpeq_epi8(folded, close));
+        }
+    }
+    m
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn block_masks(block: &[u8; 64]) -> BlockMasks {
+    let mut m = BlockMasks {
+        quote: 0,
+        backslash: 0,
+        open: 0,
+        close: 0,
+    };
+    for (k, &c) in block.iter().enumerate() {
+        let bit = 1u64 << k;
+        match c {
+            b'"' => m.quote |= bit,
+            b'\\' => m.backslash |= bit,
+            b'{' | b'[' => m.open |= bit,
+            b'}' | b']' => m.close |= bit,
+            _ => {}
+        }
+    }
+    m
+}
+
+/// Bit k is set when an odd number of bits at or below k are set in `x`: with `x` the quotes
+/// of a block, the bytes inside strings (opening quote included, closing quote excluded).
+fn prefix_xor(mut x: u64) -> u64 {
+    x ^= x << 1;
+    x ^= x << 2;
+    x ^= x << 4;
+    x ^= x << 8;
+    x ^= x << 16;
+    x ^= x << 32;
+    x
+}
+
+/// The end (exclusive) of the object or array starting at `i`. Most of a plan is skipped
+/// here (`prior_state`, `planned_values`, `before`), so it goes 64 bytes at a time: the quotes
+/// of a block give which bytes are inside strings, and brackets outside strings are counted
+/// with popcounts. A block holding a backslash (an escape) is walked byte by byte.
+fn container_end(b: &[u8], i: usize) -> Result<usize> {
+    let mut depth = 0u64;
+    let mut in_string = false;
+    let mut j = i;
+    loop {
+        if let Some(block) = b.get(j..j + 64) {
+            let block: &[u8; 64] = block.try_into().expect("64 bytes");
+            let m = block_masks(block);
+            if m.backslash == 0 {
+                let inside = prefix_xor(m.quote) ^ if in_string { u64::MAX } else { 0 };
+                let open = m.open & !inside;
+                let close = m.close & !inside;
+                if close != 0 && u64::from(close.count_ones()) >= depth {
+                    // The container may end in this block: find where, in order.
+                    let mut both = open | close;
+                    while both != 0 {
+                        let k = both.trailing_zeros();
+                        both &= both - 1;
+                        if open >> k & 1 == 1 {
+                            depth += 1;
+                        } else {
+                            depth -= 1;
+                            if depth == 0 {
+                                return Ok(j + k as usize + 1);
+                            }
+                        }
+                    }
+                } else {
+                    depth = depth + u64::from(open.count_ones()) - u64::from(close.count_ones());
+                }
+                in_string = inside >> 63 == 1;
+                j += 64;
+                continue;
+            }
+        }
+        // An escape, or the last bytes of the file: byte by byte to the end of this block
+        // (or past it, when the block ends on a backslash that escapes the next byte).
+        let stop = (j + 64).min(b.len());
+        if j >= b.len() {
+            let what = if in_string {
+                "the file ends inside a string"
+            } else {
+                "the file ends inside an object or array"
+            };
+            return err(at_end(b), what);
+        }
+        while j < stop {
+            let c = b[j];
+            if in_string {
+                match c {
+                    b'\\' => j += 1,
+                    b'"' => in_string = false,
+                    _ => {}
+                }
+            } else {
+                match c {
+                    b'"' => in_string = true,
+                    b'{' | b'[' => depth += 1,
+                    b'}' | b']' => {
+                        depth -= 1;
+                        if depth == 0 {
+                            return Ok(j + 1);
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            j += 1;
+        }
+    }
+}
+
 /// The end (exclusive) of the JSON value starting at `i` (after whitespace).
 pub fn value_end(b: &[u8], i: usize) -> Result<usize> {
     let i = skip_ws(b, i);
@@ -73,30 +210,7 @@ pub fn value_end(b: &[u8], i: usize) -> Result<usize> {
     }
     match b[i] {
         b'"' => string_end(b, i),
-        b'{' | b'[' => {
-            let mut depth = 0usize;
-            let mut j = i;
-            loop {
-                while j < b.len() && !STRUCTURE[b[j] as usize] {
-                    j += 1;
-                }
-                match b.get(j) {
-                    Some(b'"') => {
-                        j = string_end(b, j)?;
-                        continue;
-                    }
-                    Some(b'{' | b'[') => depth += 1,
-                    Some(_) => {
-                        depth -= 1;
-                        if depth == 0 {
-                            return Ok(j + 1);
-                        }
-                    }
-                    None => return err(at_end(b), "the file ends inside an object or array"),
-                }
-                j += 1;
-            }
-        }
+        b'{' | b'[' => container_end(b, i),
         _ => {
             let mut j = i;
             while j < b.len() && !matches!(b[j], b',' | b'}' | b']' | b' ' | b'\n' | b'\r' | b'\t')
@@ -346,6 +460,57 @@ fn unescaped_len(s: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The container's end found one byte at a time: what the block-wise skip must agree with.
+    fn container_end_bytewise(b: &[u8], i: usize) -> Option<usize> {
+        let (mut depth, mut in_string, mut j) = (0usize, false, i);
+        while j < b.len() {
+            match (in_string, b[j]) {
+                (true, b'\\') => j += 1,
+                (true, b'"') | (false, b'"') => in_string = !in_string,
+                (false, b'{' | b'[') => depth += 1,
+                (false, b'}' | b']') => {
+                    depth -= 1;
+                    if depth == 0 {
+                        return Some(j + 1);
+                    }
+                }
+                _ => {}
+            }
+            j += 1;
+        }
+        None
+    }
+
+    proptest::proptest! {
+        // Strings, escapes and brackets across 64-byte block edges, in any mix.
+        #[test]
+        fn block_skip_agrees_with_bytewise(
+            open in proptest::sample::select(vec![b'{', b'[']),
+            body in proptest::collection::vec(
+                proptest::sample::select(b"{}[]\"\"\\aaaaaaaaaaaaaa,,,".to_vec()),
+                0..600,
+            ),
+            escapes in proptest::bool::ANY,
+            lead in 0usize..70,
+        ) {
+            let mut text = vec![b' '; lead];
+            text.push(open);
+            // Without escapes most blocks take the fast path; with them, the byte walk.
+            text.extend(body.iter().filter(|&&c| escapes || c != b'\\'));
+            let got = container_end(&text, lead).ok();
+            proptest::prop_assert_eq!(got, container_end_bytewise(&text, lead));
+        }
+    }
+
+    #[test]
+    fn skips_long_containers_with_escapes_and_strings() {
+        let inner = r#"{"k":"v\"}]","n":[1,2,{"x":"\\"}],"s":"[[[{{{"}"#.repeat(50);
+        let text = format!("[{inner},{inner}] tail");
+        let end = container_end(text.as_bytes(), 0).unwrap();
+        assert_eq!(&text[end..], " tail");
+        assert!(container_end(&text.as_bytes()[..end - 1], 0).is_err());
+    }
 
     #[test]
     fn finds_fields_and_elements() {
