@@ -414,7 +414,7 @@ impl GitDiff {
         for r in resources {
             decl.push(r.span.as_ref().map(|s| {
                 file_of
-                    .entry(s.file.clone())
+                    .entry(s.file.to_path_buf())
                     .or_insert_with(|| canonical(&s.file))
                     .clone()
             }));

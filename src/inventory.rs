@@ -3,28 +3,35 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::value::Value;
 
 /// A place in a source file. Lines and columns count from 1.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Span {
-    pub file: PathBuf,
+    /// Shared: every span of one file points at one path, so cloning a span never allocates.
+    pub file: Arc<Path>,
     pub line: usize,
     pub column: usize,
 }
 
 impl Span {
-    pub fn new(file: impl Into<PathBuf>, line: usize, column: usize) -> Self {
+    pub fn new(file: impl AsRef<Path>, line: usize, column: usize) -> Self {
+        Span::shared(Arc::from(file.as_ref()), line, column)
+    }
+
+    /// A span in a file whose path is already shared: loaders make one per file.
+    pub fn shared(file: Arc<Path>, line: usize, column: usize) -> Self {
         Span {
-            file: file.into(),
+            file,
             line,
             column,
         }
     }
 
     /// The 1-based line and column of a byte offset in `text`.
-    pub fn at_offset(file: impl Into<PathBuf>, text: &[u8], offset: usize) -> Self {
+    pub fn at_offset(file: impl AsRef<Path>, text: &[u8], offset: usize) -> Self {
         let (line, column) = line_col(text, offset);
         Span::new(file, line, column)
     }
@@ -58,9 +65,9 @@ impl LineIndex {
 
     /// The place of a byte offset in `file`; columns count bytes (for JSON, whose lines may
     /// be a whole 100 MB file).
-    pub fn byte_span(&self, file: &Path, offset: usize) -> Span {
+    pub fn byte_span(&self, file: &Arc<Path>, offset: usize) -> Span {
         let (line, start) = self.line(offset);
-        Span::new(file, line, offset.saturating_sub(start) + 1)
+        Span::shared(file.clone(), line, offset.saturating_sub(start) + 1)
     }
 
     /// The 1-based line and column of a byte offset in `text` (the text indexed); columns

@@ -217,8 +217,13 @@ impl Value {
     /// a `Key` step applied to a one-element list looks inside its first element: that lets
     /// the model read `template.service_account` whether a block is a list or a single object.
     pub fn lookup<'s, 'p>(&'s self, path: &[Step<'p>]) -> Lookup<'s> {
+        self.follow(path.iter().copied())
+    }
+
+    fn follow<'s, 'p>(&'s self, path: impl Iterator<Item = Step<'p>>) -> Lookup<'s> {
         let mut cur = self;
         for step in path {
+            let step = &step;
             cur = match (cur, step) {
                 (Value::Unknown | Value::UnknownFrom(_), _) => return Lookup::Unknown,
                 (Value::Sensitive, _) => return Lookup::Sensitive,
@@ -254,8 +259,8 @@ impl Value {
 
     /// Shorthand for a `/`-free dotted path of keys (`"template.service_account"`).
     pub fn at(&self, dotted: &str) -> Lookup<'_> {
-        let steps: Vec<Step<'_>> = dotted.split('.').map(Step::Key).collect();
-        self.lookup(&steps)
+        // Read on every attribute of every service: no step list is allocated.
+        self.follow(dotted.split('.').map(Step::Key))
     }
 
     pub fn as_str(&self) -> Option<&str> {

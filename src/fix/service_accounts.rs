@@ -240,7 +240,7 @@ pub fn plan(req: &Request<'_>) -> Result<Outcome> {
     if !blocks.is_empty() {
         let existing = root
             .as_deref()
-            .and_then(|d| d.files.iter().find(|f| f.path == new_path))
+            .and_then(|d| d.files.iter().find(|f| *f.path == *new_path))
             .map(|f| f.text.clone())
             .or_else(|| std::fs::read_to_string(&new_path).ok());
         match existing {
@@ -297,7 +297,7 @@ fn unused_default_sources(root: &ModuleDef, changes: &[FileChange]) -> Vec<Strin
         .map(|f| {
             changes
                 .iter()
-                .find(|c| c.path == f.path)
+                .find(|c| *c.path == *f.path)
                 .map_or(f.text.as_str(), |c| c.after.as_str())
         })
         .collect();
@@ -327,7 +327,7 @@ fn unused_default_sources(root: &ModuleDef, changes: &[FileChange]) -> Vec<Strin
 fn file_text(planner: &Planner<'_>, path: &Path) -> Result<String> {
     let defs = planner.root.iter().chain(planner.defs.values());
     for d in defs {
-        if let Some(f) = d.files.iter().find(|f| f.path == path) {
+        if let Some(f) = d.files.iter().find(|f| &*f.path == path) {
             return Ok(f.text.clone());
         }
     }
@@ -1059,7 +1059,7 @@ impl Planner<'_> {
                     None => format!("{}: {} = {reference} (added)", shown, site.what),
                 };
                 out.ops.push((
-                    path.clone(),
+                    path.to_path_buf(),
                     Op::SetAttr {
                         path: site.path.clone(),
                         key: site.key.clone(),
@@ -1131,7 +1131,7 @@ impl Planner<'_> {
                     };
                     let lookup = format!("lookup(each.value, \"{f}\", {fallback})");
                     out.ops.push((
-                        path.clone(),
+                        path.to_path_buf(),
                         Op::SetAttr {
                             path: site.path.clone(),
                             key: site.key.clone(),
@@ -1190,7 +1190,7 @@ impl Planner<'_> {
                 }
             }
             out.ops.push((
-                lfile.path.clone(),
+                lfile.path.to_path_buf(),
                 Op::SetEntryField {
                     local: local.to_string(),
                     entry: key.clone(),
@@ -1233,7 +1233,7 @@ impl Planner<'_> {
                     .unwrap_or(file);
                 let module_dir = crate::report::display_path(&def.dir);
                 out.ops.push((
-                    path.clone(),
+                    path.to_path_buf(),
                     Op::SetAttr {
                         path: site.path.clone(),
                         key: site.key.clone(),
@@ -1241,7 +1241,7 @@ impl Planner<'_> {
                     },
                 ));
                 out.ops.push((
-                    vfile.path.clone(),
+                    vfile.path.to_path_buf(),
                     Op::Append {
                         text: format!(
                             "variable \"{v}\" {{\n  description = \"Runtime service account email. Null leaves it unset: Cloud Run then runs the service as the Compute Engine default service account.\"\n  type        = string\n  default     = null\n}}\n"

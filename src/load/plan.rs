@@ -232,6 +232,7 @@ pub(super) fn load_plan(path: &Path, text: &str, env: &Envelope<'_>) -> Result<I
     };
     let resolver = Resolver::new(&config);
     let lines = LineIndex::new(text.as_bytes());
+    let file: std::sync::Arc<Path> = path.into();
     let changes = env.resource_changes.as_deref().unwrap_or_default();
     // Large plans are read on both cores: each half of the changes on its own thread.
     let items: Vec<Result<Item>> = if changes.len() >= 2048 {
@@ -239,12 +240,12 @@ pub(super) fn load_plan(path: &Path, text: &str, env: &Envelope<'_>) -> Result<I
         std::thread::scope(|scope| {
             let ha = scope.spawn(|| {
                 a.iter()
-                    .map(|r| change_item(path, text, r, &resolver, &lines))
+                    .map(|r| change_item(path, text, r, &resolver, &lines, &file))
                     .collect::<Vec<_>>()
             });
             let mut out: Vec<Result<Item>> = b
                 .iter()
-                .map(|r| change_item(path, text, r, &resolver, &lines))
+                .map(|r| change_item(path, text, r, &resolver, &lines, &file))
                 .collect();
             let mut first = ha.join().unwrap_or_else(|_| {
                 vec![Err(InputError::new(path, "a loader thread panicked").into())]
@@ -255,7 +256,7 @@ pub(super) fn load_plan(path: &Path, text: &str, env: &Envelope<'_>) -> Result<I
     } else {
         changes
             .iter()
-            .map(|r| change_item(path, text, r, &resolver, &lines))
+            .map(|r| change_item(path, text, r, &resolver, &lines, &file))
             .collect()
     };
     for item in items {
@@ -293,6 +294,7 @@ fn change_item(
     scan: &ChangeScan,
     resolver: &Resolver<'_>,
     lines: &LineIndex,
+    file: &std::sync::Arc<Path>,
 ) -> Result<Item> {
     let b = text.as_bytes();
     let r = &scan.range;
@@ -303,7 +305,7 @@ fn change_item(
             Some("null") | None if !required => Ok(None),
             None => Err(
                 InputError::new(path, format!("a resource change has no `{k}`"))
-                    .at_span(Some(&lines.byte_span(path, r.start)))
+                    .at_span(Some(&lines.byte_span(file, r.start)))
                     .into(),
             ),
             Some(sl) => serde_json::from_str::<Cow<'_, str>>(sl)
@@ -334,7 +336,7 @@ fn change_item(
             path,
             format!("the resource change of `{address}` has no `change` object"),
         )
-        .at_span(Some(&lines.byte_span(path, r.start)))
+        .at_span(Some(&lines.byte_span(file, r.start)))
         .into());
     };
     let cslice = |k: &str| jsonscan::field(b, cfields, k).map(|r| &text[r.clone()]);
@@ -372,7 +374,7 @@ fn change_item(
         index,
         values,
         action,
-        span: Some(lines.byte_span(path, r.start)),
+        span: Some(lines.byte_span(file, r.start)),
     })))
 }
 

@@ -207,7 +207,7 @@ fn location(e: &Evidence, id: Option<usize>, with_message: bool) -> Option<Locat
         None => {
             // Outside the repository: an absolute file URI (never a bare OS path).
             let abs = if span.file.is_absolute() {
-                span.file.clone()
+                span.file.to_path_buf()
             } else {
                 std::env::current_dir().ok()?.join(&span.file)
             };

@@ -15,7 +15,7 @@ use crate::inventory::{Mode, Span};
 
 /// A source file of a module, kept for placing spans.
 pub struct SourceFile {
-    pub path: PathBuf,
+    pub path: std::sync::Arc<Path>,
     pub text: String,
     pub lines: crate::inventory::LineIndex,
 }
@@ -97,7 +97,7 @@ impl ModuleDef {
         let f = self.files.get(loc.file)?;
         let start = loc.range.as_ref().map_or(0, |r| r.start);
         let (line, column) = f.lines.line_col(f.text.as_bytes(), start);
-        Some(Span::new(&f.path, line, column))
+        Some(Span::shared(f.path.clone(), line, column))
     }
 
     pub fn span_of(&self, file: usize, range: Option<Range<usize>>) -> Option<Span> {
@@ -173,7 +173,11 @@ pub fn read_module(dir: &Path) -> Result<Rc<ModuleDef>> {
         };
         let file = def.files.len();
         let lines = crate::inventory::LineIndex::new(text.as_bytes());
-        def.files.push(SourceFile { path, text, lines });
+        def.files.push(SourceFile {
+            path: path.into(),
+            text,
+            lines,
+        });
         collect(&mut def, file, body)?;
     }
     Ok(Rc::new(def))

@@ -492,7 +492,7 @@ impl Instance {
             .def
             .files
             .get(loc.file)
-            .map_or(self.def.dir.as_path(), |f| f.path.as_path());
+            .map_or(self.def.dir.as_path(), |f| &*f.path);
         self.loader
             .take_instances(n, what, path, self.def.span(loc).as_ref())
     }

@@ -252,7 +252,7 @@ pub fn literal(def: &ModuleDef, file: usize, e: &Expression) -> Result<Value> {
         let path = def
             .files
             .get(file)
-            .map(|f| f.path.clone())
+            .map(|f| f.path.to_path_buf())
             .unwrap_or_else(|| def.dir.clone());
         InputError::new(path, err.message)
             .at_span(err.span.as_ref())
