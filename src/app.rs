@@ -109,7 +109,10 @@ fn load_inventory(spec: &EnvSpec) -> Result<Inventory> {
 fn model_env(spec: &EnvSpec, inventory: Inventory) -> LoadedEnv {
     let model = {
         let graph = ResourceGraph::build(&inventory);
-        model::build(&spec.name, &graph)
+        crate::trace::mark(format_args!("graph of {}", spec.name));
+        let m = model::build(&spec.name, &graph);
+        crate::trace::mark(format_args!("model of {}", spec.name));
+        m
     };
     LoadedEnv {
         spec: spec.clone(),
@@ -165,6 +168,7 @@ pub fn report(
         base_dir: c.base_dir(),
     };
     let results = checks::run_all(&ctx, only_roles);
+    crate::trace::mark("checks");
     let gaps = checks::gaps(&results);
     Report {
         contract_path: c.path.clone(),

@@ -17,4 +17,5 @@ pub mod load;
 pub mod model;
 pub mod report;
 pub mod syntax;
+pub mod trace;
 pub mod value;

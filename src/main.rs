@@ -23,6 +23,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
 
 fn main() -> ExitCode {
+    tfparity::trace::init();
     // Freed memory goes back to the OS at once instead of a second later: the next environment
     // loads into it, which keeps peak memory where glibc's allocator had it.
     // SAFETY: sets a process-wide option of the allocator, before any thread is started.
@@ -191,6 +192,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     }
     let to_terminal = args.output.is_none() && std::io::stdout().is_terminal();
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    tfparity::trace::mark("report");
     let text = match args.format {
         Format::Text => report::text::render(&report, color, args.verbose),
         Format::Markdown => {
@@ -203,7 +205,9 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         Format::Github => report::github::render(&report, &gate),
         Format::Gitlab => report::gitlab::render(&report, &gate),
     };
+    tfparity::trace::mark("rendered");
     emit(args.output.as_deref(), &text)?;
+    tfparity::trace::mark("written");
     let failed = gate.fails(&report);
     // The process ends here: freeing millions of small allocations would only add time.
     std::mem::forget(envs);

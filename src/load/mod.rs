@@ -59,7 +59,7 @@ pub const MAX_STRING_BYTES: usize = u16::MAX as usize;
 /// Messages name the place and the attribute, never the value (it may be a secret).
 pub(crate) fn refuse_hostile(path: &Path, resources: &[Resource]) -> Result<()> {
     let place = |r: &Resource| {
-        let file = r.span.as_ref().map_or(path, |s| s.file.as_path());
+        let file = r.span.as_ref().map_or(path, |s| &*s.file);
         InputError::new(file, String::new()).at_span(r.span.as_ref())
     };
     let mut seen: std::collections::HashMap<&str, &Resource> =
@@ -173,9 +173,44 @@ pub fn load_source(path: &Path, opts: &LoadOptions) -> Result<Inventory> {
     if meta.is_dir() {
         return hcl::load_dir(path, &hcl::HclOptions::from_env(opts.var_files.clone()));
     }
-    // Pipes stay allowed (`--env prod=<(terraform show -json tfplan)`).
-    let text = read_bounded(path, u64::MAX, true)?;
-    load_bytes(path, &text)
+    let text = SourceText::open(path, &meta)?;
+    crate::trace::mark(format_args!("read {}", path.display()));
+    let inventory = load_bytes(path, text.bytes());
+    crate::trace::mark(format_args!("loaded {}", path.display()));
+    inventory
+}
+
+/// The bytes of a plan or state file: mapped into memory when large, else read.
+enum SourceText {
+    Read(Vec<u8>),
+    Mapped(memmap2::Mmap),
+}
+
+/// Above this size a regular file is mapped rather than read: a 200 MB plan is then neither
+/// zeroed nor copied, only its pages are touched once by the scan.
+const MAP_AT_BYTES: u64 = 1 << 20;
+
+impl SourceText {
+    fn open(path: &Path, meta: &std::fs::Metadata) -> Result<SourceText> {
+        if meta.is_file() && meta.len() >= MAP_AT_BYTES {
+            let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+            // SAFETY: the mapping is read-only and private to this process, and lives while
+            // the file is loaded. Another process truncating the file meanwhile would fault
+            // this one, as it would for ripgrep: Terraform writes plans once, before tfparity.
+            if let Ok(map) = unsafe { memmap2::Mmap::map(&file) } {
+                return Ok(SourceText::Mapped(map));
+            }
+        }
+        // Pipes stay allowed (`--env prod=<(terraform show -json tfplan)`).
+        read_bounded(path, u64::MAX, true).map(SourceText::Read)
+    }
+
+    fn bytes(&self) -> &[u8] {
+        match self {
+            SourceText::Read(v) => v,
+            SourceText::Mapped(m) => m,
+        }
+    }
 }
 
 /// Reads a file a source points at, refusing what would never end or never fit: devices and
@@ -205,7 +240,9 @@ pub(crate) fn read_bounded(path: &Path, max: u64, pipes: bool) -> Result<Vec<u8>
     if meta.len() > max {
         return Err(too_big(meta.len()));
     }
-    let mut out = Vec::new();
+    // Sized from the metadata so a large plan is read straight into place: growing by
+    // doubling would copy it several times and briefly hold two buffers.
+    let mut out = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0).saturating_add(1));
     std::fs::File::open(path)
         .and_then(|f| f.take(max.saturating_add(1)).read_to_end(&mut out))
         .map_err(|e| Error::io(path, e))?;
@@ -220,16 +257,20 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
     if text.starts_with(b"PK\x03\x04") {
         return load_binary_plan(path);
     }
-    if let Err(e) = std::str::from_utf8(text) {
-        // JSON is UTF-8 (RFC 8259 §8.1); a file that is not cannot be a Terraform export.
-        let (line, col) = line_col(text, e.valid_up_to());
-        return Err(InputError::new(
-            path,
-            "is not UTF-8 text: Terraform writes its JSON as UTF-8",
-        )
-        .at(line, col)
-        .into());
-    }
+    // JSON is UTF-8 (RFC 8259 §8.1); a file that is not cannot be a Terraform export.
+    // Validated once here: the whole text is borrowed as `str` from now on.
+    let text_str = match std::str::from_utf8(text) {
+        Ok(s) => s,
+        Err(e) => {
+            let (line, col) = line_col(text, e.valid_up_to());
+            return Err(InputError::new(
+                path,
+                "is not UTF-8 text: Terraform writes its JSON as UTF-8",
+            )
+            .at(line, col)
+            .into());
+        }
+    };
     let body = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     let offset = text.len() - body.len();
     let first = body.iter().position(|b| !b.is_ascii_whitespace());
@@ -252,8 +293,8 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
     if stream::looks_like_stream(body) {
         return stream::load_stream(path, text);
     }
-    let text_str = std::str::from_utf8(text).expect("checked above");
     let envelope = plan::Envelope::scan(path, text_str, offset + first)?;
+    crate::trace::mark(format_args!("scanned {}", path.display()));
     if envelope.format_version.is_none() && envelope.plan_format_version.is_some() {
         return Err(InputError::new(
             path,
@@ -421,6 +462,8 @@ pub(crate) struct Locator<'t> {
     offset: usize,
     line: usize,
     line_start: usize,
+    /// The path every span shares, made on first use.
+    file: Option<std::sync::Arc<Path>>,
 }
 
 impl<'t> Locator<'t> {
@@ -430,6 +473,7 @@ impl<'t> Locator<'t> {
             offset: 0,
             line: 1,
             line_start: 0,
+            file: None,
         }
     }
 
@@ -449,7 +493,8 @@ impl<'t> Locator<'t> {
         }
         self.line += newlines;
         self.offset = target;
-        Span::new(path, self.line, target - self.line_start + 1)
+        let file = self.file.get_or_insert_with(|| path.into()).clone();
+        Span::shared(file, self.line, target - self.line_start + 1)
     }
 }
 
