@@ -5,7 +5,10 @@
 //! Lookups are indexed (address, email, secret id, names), so building the graph stays linear
 //! in the number of resources.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+// Keys are addresses, emails and names from the sources: a fast, randomly seeded hash.
+use foldhash::{HashMap, HashMapExt};
 
 use petgraph::Direction;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -227,8 +230,10 @@ impl<'i> ResourceGraph<'i> {
         let inv = self.inventory;
         for (i, r) in inv.resources.iter().enumerate() {
             let Some(config) = &r.config else { continue };
-            let targets: BTreeSet<usize> = config
-                .all_references()
+            // A configuration names the same thing many times (`var.project` in each block).
+            let references: BTreeSet<&str> = config.all_references().collect();
+            let targets: BTreeSet<usize> = references
+                .into_iter()
                 .flat_map(|reference| self.resolve_reference(r, reference))
                 .collect();
             for t in targets {
