@@ -23,11 +23,7 @@ impl Span {
 
     /// A span in a file whose path is already shared: loaders make one per file.
     pub fn shared(file: Arc<Path>, line: usize, column: usize) -> Self {
-        Span {
-            file,
-            line,
-            column,
-        }
+        Span { file, line, column }
     }
 
     /// The 1-based line and column of a byte offset in `text`.

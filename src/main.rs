@@ -132,7 +132,8 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         None => Date::today(),
     };
     let contract = app::contract(&inputs(&args.sources), 2)?;
-    let envs = app::load_all(&contract)?;
+    // The checks read models; `--only-changed` reads addresses and spans, never values.
+    let envs = app::load_all_with(&contract, app::Values::DropAfterModel)?;
     // Read the baseline before any work, so a bad file fails fast.
     let baseline = match &args.baseline {
         Some(p) => Some(tfparity::baseline::Baseline::read(p)?),

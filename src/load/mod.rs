@@ -8,6 +8,7 @@ pub mod stream;
 pub mod tfstate;
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, InputError, Result};
@@ -175,7 +176,7 @@ pub fn load_source(path: &Path, opts: &LoadOptions) -> Result<Inventory> {
     }
     let text = SourceText::open(path, &meta)?;
     crate::trace::mark(format_args!("read {}", path.display()));
-    let inventory = load_bytes(path, text.bytes());
+    let inventory = load_text(path, text.bytes(), &|range| text.release_pages(range));
     crate::trace::mark(format_args!("loaded {}", path.display()));
     inventory
 }
@@ -210,6 +211,30 @@ impl SourceText {
             SourceText::Read(v) => v,
             SourceText::Mapped(m) => m,
         }
+    }
+
+    /// Takes the pages of `range` out of this process's memory: once the structure is
+    /// scanned, most of a plan (`prior_state`, `planned_values`, each change's `before`) is
+    /// never looked at again, and the changes already read are not either. A page read again
+    /// faults back in from the page cache, unchanged.
+    fn release_pages(&self, range: Range<usize>) {
+        #[cfg(unix)]
+        if let SourceText::Mapped(m) = self {
+            const PAGE: usize = 4096;
+            // Whole pages inside the range only: a page shared with bytes still to be read
+            // stays.
+            let start = range.start.div_ceil(PAGE) * PAGE;
+            let end = range.end.min(m.len()) / PAGE * PAGE;
+            if start < end {
+                // SAFETY: the mapping is private and read-only, so dropping its pages loses
+                // nothing: the next read of a page maps it from the file again.
+                let _ = unsafe {
+                    m.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
+                };
+            }
+        }
+        #[cfg(not(unix))]
+        let _ = range;
     }
 }
 
@@ -254,6 +279,14 @@ pub(crate) fn read_bounded(path: &Path, max: u64, pipes: bool) -> Result<Vec<u8>
 
 /// Detects the format of `text` (read from `path`) and loads it.
 pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
+    load_text(path, text, &|_| {})
+}
+
+/// Gives back the memory of a range of the source text that will not be read again.
+pub(crate) type Release<'a> = &'a (dyn Fn(Range<usize>) + Sync);
+
+/// [`load_bytes`], releasing the parts of `text` it is done with.
+fn load_text(path: &Path, text: &[u8], release: Release<'_>) -> Result<Inventory> {
     if text.starts_with(b"PK\x03\x04") {
         return load_binary_plan(path);
     }
@@ -295,6 +328,7 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
     }
     let envelope = plan::Envelope::scan(path, text_str, offset + first)?;
     crate::trace::mark(format_args!("scanned {}", path.display()));
+    release(0..text.len());
     if envelope.format_version.is_none() && envelope.plan_format_version.is_some() {
         return Err(InputError::new(
             path,
@@ -308,7 +342,7 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
             || envelope.planned_values.is_some()
             || envelope.configuration.is_some();
         return if is_plan {
-            plan::load_plan(path, text_str, &envelope)
+            plan::load_plan(path, text_str, &envelope, release)
         } else {
             plan::load_state(path, text_str, &envelope)
         };
@@ -560,6 +594,33 @@ pub fn merge(parts: Vec<Inventory>) -> Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A large plan is mapped and its pages given back while it loads: what it loads must be
+    /// what the same plan read into memory loads. The shipped plan is spread over ~20 MiB by
+    /// whitespace between its changes, so pages are released between changes many times.
+    #[test]
+    fn mapped_and_released_plan_loads_like_a_read_one() {
+        let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/plans/dev.plan.json");
+        let text = std::fs::read_to_string(fixture).unwrap();
+        let gap = format!("}},{}{{\"address\"", " ".repeat(300 << 10));
+        let spread = text.replace("},{\"address\"", &gap);
+        assert!(spread.len() as u64 > 16 * MAP_AT_BYTES);
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("dev.plan.json");
+        std::fs::write(&big, &spread).unwrap();
+
+        let read = load_bytes(&big, text.as_bytes()).unwrap();
+        let mapped = load_source(&big, &LoadOptions::default()).unwrap();
+        let shape = |inv: &Inventory| -> Vec<(String, String)> {
+            inv.resources
+                .iter()
+                .map(|r| (r.address.clone(), format!("{:?}", r.values)))
+                .collect()
+        };
+        assert!(read.resources.len() > 20);
+        assert_eq!(shape(&read), shape(&mapped));
+        assert_eq!(read.removed, mapped.removed);
+    }
 
     fn err(text: &str) -> String {
         load_bytes(Path::new("x.json"), text.as_bytes())

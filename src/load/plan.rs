@@ -208,7 +208,12 @@ pub(super) fn check_format_version(path: &Path, v: Option<&str>, what: &str) -> 
     }
 }
 
-pub(super) fn load_plan(path: &Path, text: &str, env: &Envelope<'_>) -> Result<Inventory> {
+pub(super) fn load_plan(
+    path: &Path,
+    text: &str,
+    env: &Envelope<'_>,
+    release: super::Release<'_>,
+) -> Result<Inventory> {
     let format_version = check_format_version(path, env.format_version.as_deref(), "plan")?;
     let mut inv = Inventory::default();
     inv.sources.push(SourceInfo {
@@ -234,19 +239,27 @@ pub(super) fn load_plan(path: &Path, text: &str, env: &Envelope<'_>) -> Result<I
     let lines = LineIndex::new(text.as_bytes());
     let file: std::sync::Arc<Path> = path.into();
     let changes = env.resource_changes.as_deref().unwrap_or_default();
+    // Each change's bytes are given back once read (a few MiB at a time), so a large plan's
+    // text does not stay in memory while its values are built.
+    let read = |part: &[ChangeScan]| -> Vec<Result<Item>> {
+        const STEP: usize = 4 << 20;
+        let mut done = part.first().map_or(0, |c| c.range.start);
+        part.iter()
+            .map(|r| {
+                if r.range.start >= done + STEP {
+                    release(done..r.range.start);
+                    done = r.range.start;
+                }
+                change_item(path, text, r, &resolver, &lines, &file)
+            })
+            .collect()
+    };
     // Large plans are read on both cores: each half of the changes on its own thread.
     let items: Vec<Result<Item>> = if changes.len() >= 2048 {
         let (a, b) = changes.split_at(changes.len() / 2);
         std::thread::scope(|scope| {
-            let ha = scope.spawn(|| {
-                a.iter()
-                    .map(|r| change_item(path, text, r, &resolver, &lines, &file))
-                    .collect::<Vec<_>>()
-            });
-            let mut out: Vec<Result<Item>> = b
-                .iter()
-                .map(|r| change_item(path, text, r, &resolver, &lines, &file))
-                .collect();
+            let ha = scope.spawn(|| read(a));
+            let mut out: Vec<Result<Item>> = read(b);
             let mut first = ha.join().unwrap_or_else(|_| {
                 vec![Err(InputError::new(path, "a loader thread panicked").into())]
             });
@@ -254,11 +267,9 @@ pub(super) fn load_plan(path: &Path, text: &str, env: &Envelope<'_>) -> Result<I
             first
         })
     } else {
-        changes
-            .iter()
-            .map(|r| change_item(path, text, r, &resolver, &lines, &file))
-            .collect()
+        read(changes)
     };
+    inv.resources.reserve_exact(items.len());
     for item in items {
         match item? {
             Item::Resource(r) => inv.resources.push(*r),
