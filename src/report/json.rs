@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::{Report, SCHEMA_VERSION, display_path};
+use super::{Report, SCHEMA_VERSION, display_path, pretty};
 use crate::finding::{Finding, Status};
 
 #[derive(Serialize)]
@@ -173,7 +173,76 @@ pub fn render(report: &Report) -> String {
                 .collect(),
         },
     };
-    let mut s = serde_json::to_string_pretty(&doc).expect("report serialises");
-    s.push('\n');
-    s
+    // Findings are nearly all of a large report (60 of 69 MB for 5,000 services): the checks
+    // are rendered on two threads, at the depth they sit in the document, and joined in
+    // order; the rest is rendered around them. The bytes are serde_json's pretty output.
+    let rendered = render_checks(&doc.checks);
+    let mut out: Vec<u8> = Vec::with_capacity(rendered.iter().map(Vec::len).sum::<usize>() + 4096);
+    out.push(b'{');
+    field(&mut out, "schema_version", &doc.schema_version, true);
+    field(&mut out, "tool", &doc.tool, false);
+    field(&mut out, "contract", &doc.contract, false);
+    field(&mut out, "reference", &doc.reference, false);
+    field(&mut out, "environments", &doc.environments, false);
+    out.extend_from_slice(b",\n  \"checks\": ");
+    if rendered.is_empty() {
+        out.extend_from_slice(b"[]");
+    } else {
+        out.push(b'[');
+        // Each part is freed once copied, so the report is never held twice.
+        for (i, check) in rendered.into_iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
+            out.extend_from_slice(b"    ");
+            out.extend_from_slice(&check);
+        }
+        out.extend_from_slice(b"\n  ]");
+    }
+    field(&mut out, "gaps", &doc.gaps, false);
+    field(&mut out, "summary", &doc.summary, false);
+    out.extend_from_slice(b"\n}\n");
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// One field of the top-level object, as serde_json's pretty printer writes it.
+fn field<T: Serialize>(out: &mut Vec<u8>, key: &str, value: &T, first: bool) {
+    out.extend_from_slice(if first { b"\n  \"" } else { b",\n  \"" });
+    out.extend_from_slice(key.as_bytes());
+    out.extend_from_slice(b"\": ");
+    pretty::render_into(out, value, 1);
+}
+
+/// Each check rendered as an element of the top-level `checks` array (depth 2), the larger
+/// ones shared out between two threads.
+fn render_checks(checks: &[Check<'_>]) -> Vec<Vec<u8>> {
+    let mut order: Vec<usize> = (0..checks.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(checks[i].findings.len()));
+    let (mut mine, mut theirs) = (Vec::new(), Vec::new());
+    let (mut load_mine, mut load_theirs) = (0usize, 0usize);
+    for i in order {
+        let weight = checks[i].findings.len() + 1;
+        if load_mine <= load_theirs {
+            mine.push(i);
+            load_mine += weight;
+        } else {
+            theirs.push(i);
+            load_theirs += weight;
+        }
+    }
+    let render = |list: &[usize]| -> Vec<(usize, Vec<u8>)> {
+        list.iter()
+            .map(|&i| {
+                let mut buf = Vec::new();
+                pretty::render_into(&mut buf, &checks[i], 2);
+                (i, buf)
+            })
+            .collect()
+    };
+    let mut all = std::thread::scope(|scope| {
+        let other = scope.spawn(|| render(&theirs));
+        let mut all = render(&mine);
+        all.extend(other.join().expect("a render thread panicked"));
+        all
+    });
+    all.sort_by_key(|(i, _)| *i);
+    all.into_iter().map(|(_, buf)| buf).collect()
 }

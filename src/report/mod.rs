@@ -7,6 +7,7 @@ pub mod inventory;
 pub mod json;
 pub mod junit;
 pub mod markdown;
+pub mod pretty;
 pub mod roles_diagram;
 pub mod sarif;
 pub mod text;
