@@ -153,6 +153,8 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
     let ea = ctx.reference();
     for role in &ctx.roles.roles {
+        // A role's findings are all pushed in its own iteration: only those are searched.
+        let role_start = out.len();
         for (a, eb, b) in ctx.pairs(role) {
             let mut same: Vec<String> = Vec::new();
             let mut same_ev = Vec::new();
@@ -223,7 +225,7 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                     .evidence(ev_b),
                 );
             }
-            if out.iter().all(|f| {
+            if out[role_start..].iter().all(|f| {
                 !(f.role.as_deref() == Some(role.name.as_str())
                     && f.environments.contains(&eb.name))
             }) {
