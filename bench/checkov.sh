@@ -19,7 +19,9 @@ measure() {
   local out
   out=$(mktemp)
   /usr/bin/time -f '%e %M' -o "$out" "$@" >/dev/null 2>&1 || true
-  read -r secs kb <"$out"
+  # GNU time writes "Command exited with non-zero status N" first when the command fails
+  # (tfparity exits 1 on findings): the figures are on the last line.
+  read -r secs kb < <(tail -n 1 "$out")
   rm -f "$out"
   echo "$secs $((kb / 1024))"
 }
