@@ -1,8 +1,8 @@
 //! `terraform show -json PLANFILE` and `terraform show -json` of a state.
 //!
-//! The file is read once into memory and deserialised into borrowed skeleton structs: strings
-//! borrow from the input, attribute values stay raw JSON slices and are parsed only for the
-//! resource types the model reads.
+//! The file is mapped (or, when small or a pipe, read) once and scanned for its structure;
+//! strings borrow from the input, attribute values stay raw JSON slices and are parsed only for
+//! the resource types the model reads.
 
 use std::borrow::Cow;
 use std::ops::Range;
