@@ -34,7 +34,8 @@ pub struct LoadedEnv {
 /// Whether resource values stay in the inventory once the model is built.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Values {
-    /// Commands that read the inventory after modelling (graph export, fixes, `contract init`).
+    /// Commands that read the inventory after modelling (graph export, fixes, `contract init`,
+    /// `check --only-changed`, whose scope follows the graph's value links).
     Keep,
     /// `check` reads only models: an environment's values (most of its memory) are freed as
     /// soon as its model is built, while the next file loads, which lowers peak memory by

@@ -132,8 +132,14 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         None => Date::today(),
     };
     let contract = app::contract(&inputs(&args.sources), 2)?;
-    // The checks read models; `--only-changed` reads addresses and spans, never values.
-    let envs = app::load_all_with(&contract, app::Values::DropAfterModel)?;
+    // The checks read models only; `--only-changed` rebuilds each environment's graph, whose
+    // links come from resource values, so it keeps them.
+    let values = if args.only_changed {
+        app::Values::Keep
+    } else {
+        app::Values::DropAfterModel
+    };
+    let envs = app::load_all_with(&contract, values)?;
     // Read the baseline before any work, so a bad file fails fast.
     let baseline = match &args.baseline {
         Some(p) => Some(tfparity::baseline::Baseline::read(p)?),

@@ -996,6 +996,48 @@ fn only_changed_with_plans_reports_the_roles_the_plans_change() {
 }
 
 #[test]
+fn only_changed_follows_a_changed_service_account_to_its_service() {
+    // Only backend's service account changes, in the reference environment (loaded first):
+    // the scope reaches the backend role through the graph's runs-as edge, which is built
+    // from the plan's values.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dev.json"),
+        plan_with_changes(
+            &dev_plan(),
+            &["google_service_account.cr[\"backend\"]"],
+            "update",
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("prod.json"),
+        plan_with_changes(&prod_plan(), &[], "update"),
+    )
+    .unwrap();
+    let contract = shipped_contract_absolute()
+        .replace(
+            &format!("{}/plans/dev.plan.json", root().join("fixtures").display()),
+            &dir.path().join("dev.json").display().to_string(),
+        )
+        .replace(
+            &format!("{}/plans/prod.plan.json", root().join("fixtures").display()),
+            &dir.path().join("prod.json").display().to_string(),
+        );
+    std::fs::write(dir.path().join("parity.hcl"), contract).unwrap();
+    let r = run(
+        tfparity_in(dir.path()),
+        &["check", "--format", "json", "--only-changed"],
+    );
+    assert!(
+        r.stderr.contains("reporting 1 of 5 role(s): backend"),
+        "{}",
+        r.stderr
+    );
+    assert!(roles_in(&r.json()).contains("backend"));
+}
+
+#[test]
 fn only_changed_on_the_example_keeps_every_role_the_plans_create() {
     // The shipped plans create everything (no prior state): every role changes.
     let all = run(tfparity(), &["check", "--format", "json"]);
