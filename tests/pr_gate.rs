@@ -894,6 +894,33 @@ fn plan_with_changes(src: &Path, changed: &[&str], action: &str) -> String {
     serde_json::to_string(&plan).unwrap()
 }
 
+/// A directory with the shipped contract pointed at two plans whose actions are rewritten:
+/// `dev` and `prod` as `plan_with_changes` makes them.
+fn changed_plans_dir(dev: (&[&str], &str), prod: (&[&str], &str)) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("dev.json"),
+        plan_with_changes(&dev_plan(), dev.0, dev.1),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("prod.json"),
+        plan_with_changes(&prod_plan(), prod.0, prod.1),
+    )
+    .unwrap();
+    let contract = shipped_contract_absolute()
+        .replace(
+            &format!("{}/plans/dev.plan.json", root().join("fixtures").display()),
+            &dir.path().join("dev.json").display().to_string(),
+        )
+        .replace(
+            &format!("{}/plans/prod.plan.json", root().join("fixtures").display()),
+            &dir.path().join("prod.json").display().to_string(),
+        );
+    std::fs::write(dir.path().join("parity.hcl"), contract).unwrap();
+    dir
+}
+
 fn roles_in(report: &Value) -> BTreeSet<String> {
     report["checks"]
         .as_array()
@@ -908,31 +935,13 @@ fn roles_in(report: &Value) -> BTreeSet<String> {
 fn only_changed_with_plans_reports_the_roles_the_plans_change() {
     // Prod creates support-portal (service, invoker, NEG, backend service); dev updates
     // user-app's service; nothing else changes.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("dev.json"),
-        plan_with_changes(
-            &dev_plan(),
+    let dir = changed_plans_dir(
+        (
             &["module.service[\"jualuma-user-app\"].google_cloud_run_v2_service.this"],
             "update",
         ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("prod.json"),
-        plan_with_changes(&prod_plan(), &["\"support-portal\""], "create"),
-    )
-    .unwrap();
-    let contract = shipped_contract_absolute()
-        .replace(
-            &format!("{}/plans/dev.plan.json", root().join("fixtures").display()),
-            &dir.path().join("dev.json").display().to_string(),
-        )
-        .replace(
-            &format!("{}/plans/prod.plan.json", root().join("fixtures").display()),
-            &dir.path().join("prod.json").display().to_string(),
-        );
-    std::fs::write(dir.path().join("parity.hcl"), contract).unwrap();
+        (&["\"support-portal\""], "create"),
+    );
 
     let full = run(tfparity_in(dir.path()), &["check", "--format", "json"]);
     full.expect_code(1);
@@ -1000,31 +1009,10 @@ fn only_changed_follows_a_changed_service_account_to_its_service() {
     // Only backend's service account changes, in the reference environment (loaded first):
     // the scope reaches the backend role through the graph's runs-as edge, which is built
     // from the plan's values.
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("dev.json"),
-        plan_with_changes(
-            &dev_plan(),
-            &["google_service_account.cr[\"backend\"]"],
-            "update",
-        ),
-    )
-    .unwrap();
-    std::fs::write(
-        dir.path().join("prod.json"),
-        plan_with_changes(&prod_plan(), &[], "update"),
-    )
-    .unwrap();
-    let contract = shipped_contract_absolute()
-        .replace(
-            &format!("{}/plans/dev.plan.json", root().join("fixtures").display()),
-            &dir.path().join("dev.json").display().to_string(),
-        )
-        .replace(
-            &format!("{}/plans/prod.plan.json", root().join("fixtures").display()),
-            &dir.path().join("prod.json").display().to_string(),
-        );
-    std::fs::write(dir.path().join("parity.hcl"), contract).unwrap();
+    let dir = changed_plans_dir(
+        (&["google_service_account.cr[\"backend\"]"], "update"),
+        (&[], "update"),
+    );
     let r = run(
         tfparity_in(dir.path()),
         &["check", "--format", "json", "--only-changed"],

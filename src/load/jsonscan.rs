@@ -56,6 +56,7 @@ fn string_end(b: &[u8], i: usize) -> Result<usize> {
 }
 
 /// Where each kind of byte that matters to skipping sits in a 64-byte block: one bit per byte.
+#[derive(Default)]
 struct BlockMasks {
     quote: u64,
     backslash: u64,
@@ -67,12 +68,7 @@ struct BlockMasks {
 #[cfg(target_arch = "x86_64")]
 fn block_masks(block: &[u8; 64]) -> BlockMasks {
     use std::arch::x86_64::*;
-    let mut m = BlockMasks {
-        quote: 0,
-        backslash: 0,
-        open: 0,
-        close: 0,
-    };
+    let mut m = BlockMasks::default();
     // SAFETY: SSE2 is in the x86-64 baseline; each load reads 16 bytes inside `block`.
     unsafe {
         let quote = _mm_set1_epi8(b'"' as i8);
@@ -96,12 +92,7 @@ fn block_masks(block: &[u8; 64]) -> BlockMasks {
 
 #[cfg(not(target_arch = "x86_64"))]
 fn block_masks(block: &[u8; 64]) -> BlockMasks {
-    let mut m = BlockMasks {
-        quote: 0,
-        backslash: 0,
-        open: 0,
-        close: 0,
-    };
+    let mut m = BlockMasks::default();
     for (k, &c) in block.iter().enumerate() {
         let bit = 1u64 << k;
         match c {
