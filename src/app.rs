@@ -152,26 +152,10 @@ pub fn load_all(c: &Contract) -> Result<Vec<LoadedEnv>> {
 /// Loads every environment of the contract, reference first, keeping or dropping values.
 pub fn load_all_with(c: &Contract, values: Values) -> Result<Vec<LoadedEnv>> {
     let specs = c.ordered_envs();
-    // Plan and state files are read one at a time, each on both cores (the plan loader splits
-    // its work), so only one file's text is in memory at once; an environment's graph and
-    // model are built while the next file loads. Terraform directories are evaluated on one
-    // core each, so those environments load side by side.
-    let all_files = specs.iter().all(|s| s.sources.iter().all(|p| p.is_file()));
+    // Each environment loads, and gets its graph and model, on its own thread. A plan's text
+    // is mapped and given back as it is read, so two 200 MB plans side by side stay far below
+    // their size in memory; what stays is each one's values, freed after its model when asked.
     std::thread::scope(|scope| {
-        if all_files {
-            let mut building = Vec::with_capacity(specs.len());
-            for (k, spec) in specs.iter().enumerate() {
-                let inventory = load_inventory(spec)?;
-                // The last file's values are not freed: nothing loads after them.
-                let values = if k + 1 == specs.len() {
-                    Values::Keep
-                } else {
-                    values
-                };
-                building.push(scope.spawn(move || Ok(model_env(spec, inventory, values))));
-            }
-            return building.into_iter().map(joined).collect();
-        }
         let loading: Vec<_> = specs
             .iter()
             .map(|spec| scope.spawn(move || Ok(model_env(spec, load_inventory(spec)?, values))))

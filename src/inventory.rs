@@ -43,9 +43,16 @@ pub struct LineIndex {
 
 impl LineIndex {
     pub fn new(text: &[u8]) -> Self {
-        LineIndex {
-            newlines: memchr::memchr_iter(b'\n', text).collect(),
-        }
+        let mut index = LineIndex::default();
+        index.extend(text, 0);
+        index
+    }
+
+    /// Adds the lines of `part`, the next piece of the text, which starts at `offset`: a large
+    /// text is indexed piece by piece while each is in memory.
+    pub fn extend(&mut self, part: &[u8], offset: usize) {
+        self.newlines
+            .extend(memchr::memchr_iter(b'\n', part).map(|n| n + offset));
     }
 
     /// The 1-based line of a byte offset, and the offset where that line starts.

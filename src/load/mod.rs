@@ -282,6 +282,36 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
     load_text(path, text, &|_| {})
 }
 
+/// Checks that `text` is UTF-8 and indexes its lines, a few MiB at a time, giving each piece
+/// back once done: a 200 MB plan is never in memory whole. On failure, the offset where
+/// valid UTF-8 ends.
+fn utf8_lines<'t>(
+    text: &'t [u8],
+    release: Release<'_>,
+) -> std::result::Result<(&'t str, crate::inventory::LineIndex), usize> {
+    const PIECE: usize = 4 << 20;
+    let mut lines = crate::inventory::LineIndex::default();
+    let mut at = 0;
+    while at < text.len() {
+        let end = (at + PIECE).min(text.len());
+        let checked = match std::str::from_utf8(&text[at..end]) {
+            Ok(_) => end,
+            // A character cut by the piece's end is checked with the next piece.
+            Err(e) if e.error_len().is_none() && end < text.len() && e.valid_up_to() > 0 => {
+                at + e.valid_up_to()
+            }
+            Err(e) => return Err(at + e.valid_up_to()),
+        };
+        lines.extend(&text[at..checked], at);
+        release(at..checked);
+        at = checked;
+    }
+    // SAFETY: every byte of `text` was just checked, piece by piece, with pieces cut only
+    // between characters.
+    let text = unsafe { std::str::from_utf8_unchecked(text) };
+    Ok((text, lines))
+}
+
 /// Gives back the memory of a range of the source text that will not be read again.
 pub(crate) type Release<'a> = &'a (dyn Fn(Range<usize>) + Sync);
 
@@ -292,10 +322,10 @@ fn load_text(path: &Path, text: &[u8], release: Release<'_>) -> Result<Inventory
     }
     // JSON is UTF-8 (RFC 8259 §8.1); a file that is not cannot be a Terraform export.
     // Validated once here: the whole text is borrowed as `str` from now on.
-    let text_str = match std::str::from_utf8(text) {
-        Ok(s) => s,
-        Err(e) => {
-            let (line, col) = line_col(text, e.valid_up_to());
+    let (text_str, lines) = match utf8_lines(text, release) {
+        Ok(checked) => checked,
+        Err(valid_up_to) => {
+            let (line, col) = line_col(text, valid_up_to);
             return Err(InputError::new(
                 path,
                 "is not UTF-8 text: Terraform writes its JSON as UTF-8",
@@ -326,7 +356,7 @@ fn load_text(path: &Path, text: &[u8], release: Release<'_>) -> Result<Inventory
     if stream::looks_like_stream(body) {
         return stream::load_stream(path, text);
     }
-    let envelope = plan::Envelope::scan(path, text_str, offset + first)?;
+    let envelope = plan::Envelope::scan(path, text_str, offset + first, release)?;
     crate::trace::mark(format_args!("scanned {}", path.display()));
     release(0..text.len());
     if envelope.format_version.is_none() && envelope.plan_format_version.is_some() {
@@ -342,7 +372,7 @@ fn load_text(path: &Path, text: &[u8], release: Release<'_>) -> Result<Inventory
             || envelope.planned_values.is_some()
             || envelope.configuration.is_some();
         return if is_plan {
-            plan::load_plan(path, text_str, &envelope, release)
+            plan::load_plan(path, text_str, &lines, &envelope, release)
         } else {
             plan::load_state(path, text_str, &envelope)
         };
@@ -594,6 +624,41 @@ pub fn merge(parts: Vec<Inventory>) -> Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Checked piece by piece, a text must give what checking it whole gives: characters cut
+    /// by a piece's end are accepted, a bad byte is placed exactly, and every line is indexed.
+    #[test]
+    fn utf8_is_checked_and_lines_indexed_across_pieces() {
+        const PIECE: usize = 4 << 20;
+        for cut in 1..4 {
+            // A four-byte character starting `cut` bytes before a piece ends, lines around it.
+            let mut text = "a\n".repeat(PIECE / 2).into_bytes();
+            text.truncate(PIECE - cut);
+            text.extend("𝄞\nb\n".as_bytes());
+            let released = std::sync::Mutex::new(Vec::new());
+            let (checked, lines) =
+                utf8_lines(&text, &|r| released.lock().unwrap().push(r)).expect("valid UTF-8");
+            assert_eq!(checked.as_bytes(), &text[..]);
+            let whole = crate::inventory::LineIndex::new(&text);
+            for offset in [0, 1, 2, PIECE - cut - 1, PIECE - cut, PIECE, text.len() - 1] {
+                assert_eq!(lines.line(offset), whole.line(offset), "offset {offset}");
+            }
+            // Every byte was given back once it was checked, and no piece twice.
+            let released = released.into_inner().unwrap();
+            assert_eq!(released.first().map(|r| r.start), Some(0));
+            assert!(released.windows(2).all(|w| w[0].end == w[1].start));
+            assert_eq!(released.last().map(|r| r.end), Some(text.len()));
+
+            // A byte that cannot start a character, right after the cut one.
+            let mut bad = text.clone();
+            let at = PIECE - cut + 4;
+            bad[at] = 0xFF;
+            assert_eq!(utf8_lines(&bad, &|_| {}).err(), Some(at));
+            // A character cut by the end of the text itself.
+            let truncated = &text[..PIECE - cut + 2];
+            assert_eq!(utf8_lines(truncated, &|_| {}).err(), Some(PIECE - cut));
+        }
+    }
 
     /// A large plan is mapped and its pages given back while it loads: what it loads must be
     /// what the same plan read into memory loads. The shipped plan is spread over ~20 MiB by

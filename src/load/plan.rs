@@ -48,8 +48,14 @@ pub(super) struct Envelope<'a> {
 }
 
 impl<'a> Envelope<'a> {
-    /// Scans the top-level object starting at `start`.
-    pub fn scan(path: &Path, text: &'a str, start: usize) -> Result<Envelope<'a>> {
+    /// Scans the top-level object starting at `start`, giving back the text behind the scan
+    /// a few MiB at a time: what is read later faults back in from the page cache.
+    pub fn scan(
+        path: &Path,
+        text: &'a str,
+        start: usize,
+        release: super::Release<'_>,
+    ) -> Result<Envelope<'a>> {
         let b = text.as_bytes();
         let scan_err = |e: jsonscan::ScanError| {
             let (line, col) = crate::inventory::line_col(b, e.offset);
@@ -64,6 +70,13 @@ impl<'a> Envelope<'a> {
         // into each `change`), everything else is skipped.
         let mut fields: jsonscan::Fields = Vec::new();
         let mut changes: Option<Vec<ChangeScan>> = None;
+        let released = std::cell::Cell::new(0);
+        let behind = |pos: usize| {
+            if pos >= released.get() + RELEASE_STEP {
+                release(released.get()..pos);
+                released.set(pos);
+            }
+        };
         let end = jsonscan::object_scan(b, start, |key, vstart| {
             if &b[key.clone()] == b"resource_changes" && b.get(vstart) == Some(&b'[') {
                 let mut list = Vec::new();
@@ -86,6 +99,7 @@ impl<'a> Envelope<'a> {
                         fields: efields,
                         change: change.take(),
                     });
+                    behind(eend);
                     Ok(eend)
                 })?;
                 changes = Some(list);
@@ -94,6 +108,7 @@ impl<'a> Envelope<'a> {
             }
             let vend = jsonscan::value_end(b, vstart)?;
             fields.push((key, vstart..vend));
+            behind(vend);
             Ok(vend)
         })
         .map_err(scan_err)?;
@@ -208,9 +223,13 @@ pub(super) fn check_format_version(path: &Path, v: Option<&str>, what: &str) -> 
     }
 }
 
+/// How much of a mapped plan is read past before its pages are given back.
+const RELEASE_STEP: usize = 4 << 20;
+
 pub(super) fn load_plan(
     path: &Path,
     text: &str,
+    lines: &LineIndex,
     env: &Envelope<'_>,
     release: super::Release<'_>,
 ) -> Result<Inventory> {
@@ -236,21 +255,19 @@ pub(super) fn load_plan(
         None => RawConfiguration::default(),
     };
     let resolver = Resolver::new(&config);
-    let lines = LineIndex::new(text.as_bytes());
     let file: std::sync::Arc<Path> = path.into();
     let changes = env.resource_changes.as_deref().unwrap_or_default();
     // Each change's bytes are given back once read (a few MiB at a time), so a large plan's
     // text does not stay in memory while its values are built.
     let read = |part: &[ChangeScan]| -> Vec<Result<Item>> {
-        const STEP: usize = 4 << 20;
         let mut done = part.first().map_or(0, |c| c.range.start);
         part.iter()
             .map(|r| {
-                if r.range.start >= done + STEP {
+                if r.range.start >= done + RELEASE_STEP {
                     release(done..r.range.start);
                     done = r.range.start;
                 }
-                change_item(path, text, r, &resolver, &lines, &file)
+                change_item(path, text, r, &resolver, lines, &file)
             })
             .collect()
     };
