@@ -142,7 +142,7 @@ fn loaded(r: tfparity::error::Result<Inventory>) -> Outcome {
 /// Renders the report in every format, so that odd names and values reach the renderers too.
 fn render_all(report: &tfparity::report::Report) {
     use tfparity::report::{self as r, Gate};
-    let gate = Gate::new(report, None);
+    let gate = Gate::new(None);
     std::hint::black_box((
         r::text::render(report, false, true),
         r::json::render(report),

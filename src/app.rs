@@ -171,7 +171,7 @@ pub fn report(
     today: Date,
     only_roles: Option<&std::collections::BTreeSet<String>>,
 ) -> Report {
-    let models: Vec<EnvModel> = envs.iter().map(|e| e.model.clone()).collect();
+    let models: Vec<&EnvModel> = envs.iter().map(|e| &e.model).collect();
     let roles = contract::roles::resolve(c, &models);
     let ctx = Ctx {
         contract: c,

@@ -75,7 +75,7 @@ impl Baseline {
                     keys.sort();
                     keys.dedup();
                     Entry {
-                        fingerprint: gate.fingerprint(ci, fi).to_string(),
+                        fingerprint: gate.fingerprint(report, ci, fi).to_string(),
                         check: c.def.id.to_string(),
                         name: c.def.name.to_string(),
                         status: f.status.as_str().to_string(),
@@ -155,7 +155,7 @@ impl Baseline {
                     .iter()
                     .enumerate()
                     .map(|(fi, f)| {
-                        let fp = gate.fingerprint(ci, fi);
+                        let fp = gate.fingerprint(report, ci, fi);
                         match recorded.get(fp) {
                             None => BaselineState::New,
                             Some(was) => {

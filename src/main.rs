@@ -167,7 +167,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
         FailOn::Review => Some(Status::ReviewRequired),
         FailOn::Never => None,
     };
-    let mut gate = report::Gate::new(&report, threshold);
+    let mut gate = report::Gate::new(threshold);
     gate.scope = scope;
     if let Some(path) = &args.write_baseline {
         let written = tfparity::baseline::Baseline::from_report(&report, &gate);
@@ -218,6 +218,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let failed = gate.fails(&report);
     // The process ends here: freeing millions of small allocations would only add time.
     std::mem::forget(envs);
+    std::mem::forget(report);
     std::mem::forget(text);
     Ok(if failed {
         ExitCode::from(1)

@@ -93,7 +93,7 @@ pub fn names() -> impl Iterator<Item = &'static str> {
 pub struct Ctx<'a> {
     pub contract: &'a Contract,
     /// The environments' models, reference first.
-    pub models: &'a [EnvModel],
+    pub models: &'a [&'a EnvModel],
     pub roles: &'a RoleMap,
     pub today: Date,
     /// Where relative paths in the contract start.
@@ -114,12 +114,12 @@ impl<'a> Ctx<'a> {
         &self.models[0]
     }
 
-    pub fn others(&self) -> &'a [EnvModel] {
+    pub fn others(&self) -> &'a [&'a EnvModel] {
         &self.models[1..]
     }
 
     pub fn model(&self, env: &str) -> Option<&'a EnvModel> {
-        self.models.iter().find(|m| m.name == env)
+        self.models.iter().find(|m| m.name == env).copied()
     }
 
     /// The services of a role in an environment.
@@ -148,7 +148,7 @@ impl<'a> Ctx<'a> {
                     .iter()
                     .find(|r| r.region.is_some() && r.region == s.region)
                     .unwrap_or(first);
-                out.push((*twin, env, s));
+                out.push((*twin, *env, s));
             }
         }
         out

@@ -1343,6 +1343,7 @@ impl Scenario {
             })
             .collect();
         let roles = crate::contract::roles::resolve(&contract, &models);
+        let models: Vec<&EnvModel> = models.iter().collect();
         let ctx = Ctx {
             contract: &contract,
             models: &models,

@@ -1087,9 +1087,10 @@ fn candidates(
 
 fn run_checks(contract: &Contract, models: &[EnvModel], today: Date) -> Vec<checks::CheckResult> {
     let roles = super::roles::resolve(contract, models);
+    let models: Vec<&EnvModel> = models.iter().collect();
     let ctx = Ctx {
         contract,
-        models,
+        models: &models,
         roles: &roles,
         today,
         base_dir: contract.base_dir(),

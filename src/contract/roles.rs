@@ -1,6 +1,7 @@
 //! Resolving roles: which deployed service plays each role in each environment, from the
 //! contract's explicit roles, its naming rule, or (without a contract) identical names.
 
+use std::borrow::Borrow;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use super::{Contract, Spanned};
@@ -73,7 +74,8 @@ pub fn match_pattern(pattern: &str, name: &str) -> Option<String> {
     (!rest.is_empty()).then(|| rest.to_string())
 }
 
-pub fn resolve(contract: &Contract, models: &[EnvModel]) -> RoleMap {
+pub fn resolve<M: Borrow<EnvModel>>(contract: &Contract, models: &[M]) -> RoleMap {
+    let models: &[&EnvModel] = &models.iter().map(Borrow::borrow).collect::<Vec<_>>();
     let mut by_name: HashMap<String, usize> = HashMap::new();
     let mut map = RoleMap::default();
     let mut assigned: BTreeMap<&str, BTreeSet<usize>> = BTreeMap::new();

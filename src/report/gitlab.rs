@@ -70,7 +70,7 @@ pub fn render(report: &Report, gate: &Gate) -> String {
                 kind: "issue",
                 description,
                 check_name: c.def.id,
-                fingerprint: gate.fingerprint(ci, fi),
+                fingerprint: gate.fingerprint(report, ci, fi),
                 severity,
                 categories: [if c.def.impact >= 5 {
                     "Security"

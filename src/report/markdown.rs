@@ -460,7 +460,7 @@ mod tests {
     #[test]
     fn small_reports_are_not_shortened() {
         let r = big_report(3);
-        let gate = Gate::new(&r, Some(Status::Fail));
+        let gate = Gate::new(Some(Status::Fail));
         let text = render(&r, &gate);
         assert!(text.starts_with(MARKER));
         assert!(!text.contains("Shortened"));
@@ -471,7 +471,7 @@ mod tests {
     #[test]
     fn long_reports_shed_evidence_first_then_passing_details() {
         let r = big_report(400);
-        let gate = Gate::new(&r, Some(Status::Fail));
+        let gate = Gate::new(Some(Status::Fail));
         let full = render_at(&r, &gate, Level::Full);
         assert!(full.len() > LIMIT, "the test report is big enough");
         let text = render(&r, &gate);
@@ -501,7 +501,7 @@ mod tests {
     #[test]
     fn passing_details_go_before_failing_ones() {
         let r = big_report(400);
-        let gate = Gate::new(&r, Some(Status::Fail));
+        let gate = Gate::new(Some(Status::Fail));
         let t = render_at(&r, &gate, Level::NoPassing);
         assert!(t.contains("passing finding(s) not shown"));
         assert!(t.contains("- **FAIL** role `r0`"), "failing findings stay");
@@ -510,7 +510,7 @@ mod tests {
     #[test]
     fn a_hopeless_report_is_cut_at_a_line_and_says_so() {
         let r = big_report(3);
-        let gate = Gate::new(&r, Some(Status::Fail));
+        let gate = Gate::new(Some(Status::Fail));
         let text = render_within(&r, &gate, 600);
         assert!(text.len() <= 600, "{}", text.len());
         assert!(text.starts_with(MARKER));

@@ -306,7 +306,7 @@ fn result<'a>(
         message: Text { text: message },
         locations,
         related_locations: related,
-        partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, gate.fingerprint(ci, fi))]),
+        partial_fingerprints: BTreeMap::from([(FINGERPRINT_KEY, gate.fingerprint(report, ci, fi))]),
         baseline_state: gate.baseline_state(ci, fi).map(|s| s.as_str()),
         suppressions,
         properties: ResultProperties {
