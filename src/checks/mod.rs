@@ -111,7 +111,7 @@ pub enum Decision {
 
 impl<'a> Ctx<'a> {
     pub fn reference(&self) -> &'a EnvModel {
-        &self.models[0]
+        self.models[0]
     }
 
     pub fn others(&self) -> &'a [&'a EnvModel] {
