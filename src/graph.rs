@@ -228,12 +228,24 @@ impl<'i> ResourceGraph<'i> {
 
     fn add_reference_edges(&mut self) {
         let inv = self.inventory;
+        // Instances of a resource (`for_each`, or a module's) share one configuration: its
+        // distinct references that may name a resource are listed once per configuration.
+        let mut listed: HashMap<*const crate::inventory::ConfigBody, Vec<&'i str>> = HashMap::new();
         for (i, r) in inv.resources.iter().enumerate() {
             let Some(config) = &r.config else { continue };
-            // A configuration names the same thing many times (`var.project` in each block).
-            let references: BTreeSet<&str> = config.all_references().collect();
+            let references = listed
+                .entry(std::sync::Arc::as_ptr(config))
+                .or_insert_with(|| {
+                    // A configuration names the same thing many times (`var.project` in each
+                    // block), and mostly things that are not resources.
+                    let distinct: BTreeSet<&str> = config
+                        .all_references()
+                        .filter(|r| may_name_resource(r))
+                        .collect();
+                    distinct.into_iter().collect()
+                });
             let targets: BTreeSet<usize> = references
-                .into_iter()
+                .iter()
                 .flat_map(|reference| self.resolve_reference(r, reference))
                 .collect();
             for t in targets {
@@ -574,6 +586,18 @@ fn parse_key(bracketed: &str) -> Option<InstanceKey> {
 /// Splits a reference into the base address of the resource it names and its instance key.
 /// `module.m["a"].google_x.y["k"].email` → (`module.m["a"].google_x.y`, Some("k")).
 /// Returns None for references that do not name a resource (`var.x`, `local.y`, `each.key`).
+/// Whether a reference, absolute or relative (`1^google_x.y`, see [`Resource::reference`]),
+/// may name a resource: not `var.`, `local.`, `each.` and the like, which
+/// [`reference_target`] would parse only to refuse.
+fn may_name_resource(reference: &str) -> bool {
+    let rest = match reference.split_once('^') {
+        Some((up, relative)) if up.parse::<usize>().is_ok() => relative,
+        _ => reference,
+    };
+    let root = rest.split(['.', '[']).next().unwrap_or(rest);
+    root == "module" || root == "data" || (root.contains('_') && root != "self")
+}
+
 pub fn reference_target(reference: &str) -> Option<(String, Option<InstanceKey>)> {
     let mut rest = reference;
     let mut prefix = String::new();
@@ -635,6 +659,33 @@ pub fn reference_target(reference: &str) -> Option<(String, Option<InstanceKey>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn references_that_cannot_name_a_resource_are_passed_over() {
+        for r in [
+            "google_service_account.sa.email",
+            "1^google_service_account.sa[0].email",
+            "module.m[\"a\"].google_x.y",
+            "2^module.m.out",
+            "data.google_project.p.number",
+        ] {
+            assert!(may_name_resource(r), "{r}");
+        }
+        for r in [
+            "var.x",
+            "1^var.x",
+            "local.services",
+            "each.value.image",
+            "count.index",
+            "self.id",
+        ] {
+            assert!(!may_name_resource(r), "{r}");
+            assert_eq!(
+                reference_target(r.split_once('^').map_or(r, |(_, r)| r)),
+                None
+            );
+        }
+    }
 
     #[test]
     fn reference_targets() {

@@ -327,16 +327,13 @@ impl Resource {
         let Ok(up) = up.parse::<usize>() else {
             return std::borrow::Cow::Borrowed(reference);
         };
-        let steps = crate::load::config::split_module_path(&self.module);
+        // Read for every reference of every resource: the kept steps are cut out of the module
+        // path, not rebuilt.
+        let steps = crate::load::config::module_steps(&self.module);
         let keep = steps.len().saturating_sub(up);
-        let prefix: Vec<String> = steps[..keep]
-            .iter()
-            .map(|(n, k)| format!("module.{n}{k}"))
-            .collect();
-        if prefix.is_empty() {
-            std::borrow::Cow::Owned(rest.to_string())
-        } else {
-            std::borrow::Cow::Owned(format!("{}.{rest}", prefix.join(".")))
+        match keep.checked_sub(1).map(|last| steps[last].2) {
+            None => std::borrow::Cow::Owned(rest.to_string()),
+            Some(end) => std::borrow::Cow::Owned(format!("{}.{rest}", &self.module[..end])),
         }
     }
 
@@ -388,6 +385,39 @@ impl Inventory {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn relative_references_become_absolute_from_the_resources_module() {
+        let at = |module: &str| Resource {
+            address: format!("{module}.google_x.y"),
+            module: module.to_string(),
+            mode: Mode::Managed,
+            rtype: "google_x".into(),
+            name: "y".into(),
+            index: None,
+            values: Value::Null,
+            config: None,
+            action: Action::Create,
+            span: None,
+        };
+        let nested = at(r#"module.a["k.1"].module.b[0].module.c"#);
+        assert_eq!(
+            nested.reference("0^google_s.t.id"),
+            r#"module.a["k.1"].module.b[0].module.c.google_s.t.id"#
+        );
+        assert_eq!(
+            nested.reference("1^google_s.t.id"),
+            r#"module.a["k.1"].module.b[0].google_s.t.id"#
+        );
+        assert_eq!(
+            nested.reference("2^google_s.t.id"),
+            r#"module.a["k.1"].google_s.t.id"#
+        );
+        assert_eq!(nested.reference("3^google_s.t.id"), "google_s.t.id");
+        assert_eq!(nested.reference("9^google_s.t.id"), "google_s.t.id");
+        assert_eq!(at("").reference("1^google_s.t"), "google_s.t");
+        assert_eq!(nested.reference("google_s.t.id"), "google_s.t.id");
+    }
 
     #[test]
     fn line_col_counts_from_one() {

@@ -61,6 +61,15 @@ impl Map {
     }
 
     pub fn get(&self, key: &str) -> Option<&Value> {
+        // Read for every attribute the graph and model look at. Most objects are small, and
+        // comparing lengths first passes over nearly every other key without a byte compare.
+        if self.entries.len() <= 16 {
+            return self
+                .entries
+                .iter()
+                .find(|(k, _)| k.len() == key.len() && k == key)
+                .map(|(_, v)| v);
+        }
         self.find(key).ok().map(|i| &self.entries[i].1)
     }
 

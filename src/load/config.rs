@@ -107,19 +107,27 @@ impl<'a> ModuleTree<'a> {
 
 /// A module instance path split into steps: `module.a["x"].module.b` → [("a", "[\"x\"]"), ("b", "")].
 pub fn split_module_path(path: &str) -> Vec<(String, String)> {
+    module_steps(path)
+        .into_iter()
+        .map(|(name, key, _)| (name.to_string(), key.to_string()))
+        .collect()
+}
+
+/// [`split_module_path`] borrowing its steps, each with the offset in `path` where it ends.
+pub fn module_steps(path: &str) -> Vec<(&str, &str, usize)> {
     let mut out = Vec::new();
     let mut rest = path;
     while let Some(after) = rest.strip_prefix("module.") {
         let name_end = after.find(['[', '.']).unwrap_or(after.len());
         let name = &after[..name_end];
         let mut tail = &after[name_end..];
-        let mut key = String::new();
+        let mut key = "";
         if tail.starts_with('[') {
             let close = closing_bracket(tail).unwrap_or(tail.len() - 1);
-            key = tail[..=close].to_string();
+            key = &tail[..=close];
             tail = &tail[close + 1..];
         }
-        out.push((name.to_string(), key));
+        out.push((name, key, path.len() - tail.len()));
         rest = tail.strip_prefix('.').unwrap_or("");
     }
     out
