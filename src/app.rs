@@ -201,9 +201,21 @@ pub fn report(
 /// followed (the link stays a link), and a path that is not a regular file (`/dev/null`, a
 /// pipe) is written to directly: renaming over it would replace the device with a file.
 pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
+    write_atomic_parts(path, &[content])
+}
+
+/// [`write_atomic`] of content in pieces, written one after the other.
+pub fn write_atomic_parts(path: &Path, parts: &[&[u8]]) -> Result<()> {
+    let write = |to: &Path| -> std::io::Result<()> {
+        let mut file = std::fs::File::create(to)?;
+        for part in parts {
+            std::io::Write::write_all(&mut file, part)?;
+        }
+        Ok(())
+    };
     let existing = std::fs::metadata(path).ok();
     if existing.as_ref().is_some_and(|m| !m.is_file()) {
-        return std::fs::write(path, content).map_err(|e| Error::io(path, e));
+        return write(path).map_err(|e| Error::io(path, e));
     }
     let target = match std::fs::symlink_metadata(path) {
         Ok(m) if m.file_type().is_symlink() => {
@@ -220,7 +232,7 @@ pub fn write_atomic(path: &Path, content: &[u8]) -> Result<()> {
         .map(|n| n.to_string_lossy().to_string())
         .unwrap_or_default();
     let tmp = dir.join(format!(".{name}.tfparity-{}.tmp", std::process::id()));
-    std::fs::write(&tmp, content).map_err(|e| Error::io(&tmp, e))?;
+    write(&tmp).map_err(|e| Error::io(&tmp, e))?;
     if let Some(m) = existing {
         let _ = std::fs::set_permissions(&tmp, m.permissions());
     }

@@ -201,19 +201,22 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let color = to_terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
     tfparity::trace::mark("report");
     let text = match args.format {
-        Format::Text => report::text::render(&report, color, args.verbose),
+        // The JSON report of a large estate is tens of MB: written in the pieces it was
+        // rendered in, not joined first.
+        Format::Json => report::json::render_parts(&report),
+        Format::Text => vec![report::text::render(&report, color, args.verbose).into_bytes()],
         Format::Markdown => {
             report::roles_diagram::set_markdown_mode(args.roles_diagram);
-            report::markdown::render(&report, &gate)
+            vec![report::markdown::render(&report, &gate).into_bytes()]
         }
-        Format::Json => report::json::render(&report),
-        Format::Sarif => report::sarif::render(&report, &gate),
-        Format::Junit => report::junit::render(&report, &gate),
-        Format::Github => report::github::render(&report, &gate),
-        Format::Gitlab => report::gitlab::render(&report, &gate),
+        Format::Sarif => vec![report::sarif::render(&report, &gate).into_bytes()],
+        Format::Junit => vec![report::junit::render(&report, &gate).into_bytes()],
+        Format::Github => vec![report::github::render(&report, &gate).into_bytes()],
+        Format::Gitlab => vec![report::gitlab::render(&report, &gate).into_bytes()],
     };
     tfparity::trace::mark("rendered");
-    emit(args.output.as_deref(), &text)?;
+    let parts: Vec<&[u8]> = text.iter().map(Vec::as_slice).collect();
+    emit_parts(args.output.as_deref(), &parts)?;
     tfparity::trace::mark("written");
     let failed = gate.fails(&report);
     // The process ends here: freeing millions of small allocations would only add time.
@@ -255,11 +258,20 @@ fn inventory(args: InventoryArgs) -> anyhow::Result<ExitCode> {
 }
 
 fn emit(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    emit_parts(output, &[text.as_bytes()])
+}
+
+/// Writes pieces of output, in order, to the file given or to standard output.
+fn emit_parts(output: Option<&std::path::Path>, parts: &[&[u8]]) -> anyhow::Result<()> {
     match output {
-        Some(path) => app::write_atomic(path, text.as_bytes())?,
+        Some(path) => app::write_atomic_parts(path, parts)?,
         None => {
             let mut out = std::io::stdout().lock();
-            if let Err(e) = out.write_all(text.as_bytes()).and_then(|_| out.flush())
+            let written = parts
+                .iter()
+                .try_for_each(|part| out.write_all(part))
+                .and_then(|_| out.flush());
+            if let Err(e) = written
                 && e.kind() != std::io::ErrorKind::BrokenPipe
             {
                 return Err(e.into());

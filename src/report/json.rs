@@ -89,6 +89,17 @@ struct Summary {
 }
 
 pub fn render(report: &Report) -> String {
+    let parts = render_parts(report);
+    let mut out: Vec<u8> = Vec::with_capacity(parts.iter().map(Vec::len).sum());
+    for part in parts {
+        out.extend_from_slice(&part);
+    }
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+/// The report as pieces to write one after the other: the checks, nearly all of a large
+/// report, are rendered apart and never copied into one buffer.
+pub fn render_parts(report: &Report) -> Vec<Vec<u8>> {
     let doc = Json {
         schema_version: SCHEMA_VERSION,
         tool: Tool {
@@ -177,8 +188,8 @@ pub fn render(report: &Report) -> String {
     // are rendered on two threads, at the depth they sit in the document, and joined in
     // order; the rest is rendered around them. The bytes are serde_json's pretty output.
     let rendered = render_checks(&doc.checks);
-    let mut out: Vec<u8> = Vec::with_capacity(rendered.iter().map(Vec::len).sum::<usize>() + 4096);
-    out.push(b'{');
+    let mut parts: Vec<Vec<u8>> = Vec::with_capacity(rendered.len() + 2);
+    let mut out: Vec<u8> = vec![b'{'];
     field(&mut out, "schema_version", &doc.schema_version, true);
     field(&mut out, "tool", &doc.tool, false);
     field(&mut out, "contract", &doc.contract, false);
@@ -189,18 +200,19 @@ pub fn render(report: &Report) -> String {
         out.extend_from_slice(b"[]");
     } else {
         out.push(b'[');
-        // Each part is freed once copied, so the report is never held twice.
         for (i, check) in rendered.into_iter().enumerate() {
             out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
             out.extend_from_slice(b"    ");
-            out.extend_from_slice(&check);
+            parts.push(std::mem::take(&mut out));
+            parts.push(check);
         }
         out.extend_from_slice(b"\n  ]");
     }
     field(&mut out, "gaps", &doc.gaps, false);
     field(&mut out, "summary", &doc.summary, false);
     out.extend_from_slice(b"\n}\n");
-    String::from_utf8(out).expect("serde_json writes UTF-8")
+    parts.push(out);
+    parts
 }
 
 /// One field of the top-level object, as serde_json's pretty printer writes it.
