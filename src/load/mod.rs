@@ -282,6 +282,10 @@ pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
     load_text(path, text, &|_| {})
 }
 
+/// How much of a mapped source is read past before its pages are given back: by the UTF-8
+/// check, the plan scan and the plan's value parser alike.
+const RELEASE_STEP: usize = 4 << 20;
+
 /// Checks that `text` is UTF-8 and indexes its lines, a few MiB at a time, giving each piece
 /// back once done: a 200 MB plan is never in memory whole. On failure, the offset where
 /// valid UTF-8 ends.
@@ -289,11 +293,10 @@ fn utf8_lines<'t>(
     text: &'t [u8],
     release: Release<'_>,
 ) -> std::result::Result<(&'t str, crate::inventory::LineIndex), usize> {
-    const PIECE: usize = 4 << 20;
     let mut lines = crate::inventory::LineIndex::default();
     let mut at = 0;
     while at < text.len() {
-        let end = (at + PIECE).min(text.len());
+        let end = (at + RELEASE_STEP).min(text.len());
         let checked = match std::str::from_utf8(&text[at..end]) {
             Ok(_) => end,
             // A character cut by the piece's end is checked with the next piece.
@@ -629,7 +632,7 @@ mod tests {
     /// by a piece's end are accepted, a bad byte is placed exactly, and every line is indexed.
     #[test]
     fn utf8_is_checked_and_lines_indexed_across_pieces() {
-        const PIECE: usize = 4 << 20;
+        const PIECE: usize = RELEASE_STEP;
         for cut in 1..4 {
             // A four-byte character starting `cut` bytes before a piece ends, lines around it.
             let mut text = "a\n".repeat(PIECE / 2).into_bytes();

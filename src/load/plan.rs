@@ -72,7 +72,7 @@ impl<'a> Envelope<'a> {
         let mut changes: Option<Vec<ChangeScan>> = None;
         let released = std::cell::Cell::new(0);
         let behind = |pos: usize| {
-            if pos >= released.get() + RELEASE_STEP {
+            if pos >= released.get() + super::RELEASE_STEP {
                 release(released.get()..pos);
                 released.set(pos);
             }
@@ -223,9 +223,6 @@ pub(super) fn check_format_version(path: &Path, v: Option<&str>, what: &str) -> 
     }
 }
 
-/// How much of a mapped plan is read past before its pages are given back.
-const RELEASE_STEP: usize = 4 << 20;
-
 pub(super) fn load_plan(
     path: &Path,
     text: &str,
@@ -263,7 +260,7 @@ pub(super) fn load_plan(
         let mut done = part.first().map_or(0, |c| c.range.start);
         part.iter()
             .map(|r| {
-                if r.range.start >= done + RELEASE_STEP {
+                if r.range.start >= done + super::RELEASE_STEP {
                     release(done..r.range.start);
                     done = r.range.start;
                 }
