@@ -38,8 +38,6 @@ fn root() -> PathBuf {
 
 /// Terraform with the fake provider in a filesystem mirror.
 struct Harness {
-    /// Keeps the mirror and CLI configuration alive for the whole test run.
-    _dir: tempfile::TempDir,
     cli_config: PathBuf,
 }
 
@@ -93,7 +91,9 @@ fn build_harness() -> Result<Harness, String> {
         start.elapsed().as_secs_f64()
     ));
     let binary = target.join("debug/terraform-provider-google");
-    let dir = tempfile::tempdir().unwrap();
+    // The mirror lives beside the provider's build, at a fixed path: a temporary directory held
+    // in a static is never dropped, so each run would leave a copy of the provider behind.
+    let dir = target.join("terraform-mirror");
     let version = Command::new("terraform")
         .stdin(Stdio::null())
         .args(["version", "-json"])
@@ -102,29 +102,28 @@ fn build_harness() -> Result<Harness, String> {
         .unwrap();
     let version: Value = serde_json::from_slice(&version.stdout).unwrap();
     let platform = version["platform"].as_str().unwrap();
-    let mirror = dir.path().join("mirror");
+    let mirror = dir.join("mirror");
     let pkg = mirror.join(format!(
         "registry.terraform.io/hashicorp/google/{PROVIDER_VERSION}/{platform}"
     ));
     std::fs::create_dir_all(&pkg).unwrap();
-    std::fs::copy(
-        &binary,
-        pkg.join(format!("terraform-provider-google_v{PROVIDER_VERSION}")),
-    )
-    .unwrap();
-    let cli_config = dir.path().join("terraformrc");
+    // Copied beside and renamed into place, so that a concurrent run never sees half a binary.
+    let installed = pkg.join(format!("terraform-provider-google_v{PROVIDER_VERSION}"));
+    let partial = installed.with_extension(format!("partial-{}", std::process::id()));
+    std::fs::copy(&binary, &partial).unwrap();
+    std::fs::rename(&partial, &installed).unwrap();
+    let cli_config = dir.join("terraformrc");
+    let partial = dir.join(format!("terraformrc.partial-{}", std::process::id()));
     std::fs::write(
-        &cli_config,
+        &partial,
         format!(
             "provider_installation {{\n  filesystem_mirror {{\n    path    = {:?}\n    include = [\"registry.terraform.io/hashicorp/google\"]\n  }}\n}}\n",
             mirror.display().to_string()
         ),
     )
     .unwrap();
-    Ok(Harness {
-        _dir: dir,
-        cli_config,
-    })
+    std::fs::rename(&partial, &cli_config).unwrap();
+    Ok(Harness { cli_config })
 }
 
 /// Runs a test body with the harness, or says why it is skipped.
