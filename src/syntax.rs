@@ -86,6 +86,51 @@ mod tests {
         assert_eq!((e.line, e.column), (2, 5), "{e:?}");
     }
 
+    /// The vendored hcl-edit checks object keys by hashing (vendor/hcl-edit/PATCHED.md): a
+    /// redefined key must still be refused, at the key, for every kind of key, and keys of
+    /// different kinds stay distinct, as `ObjectKey`'s equality has them.
+    #[test]
+    fn object_keys_are_checked_for_redefinition_in_linear_time() {
+        for (text, col) in [
+            ("x = { a = 1, b = 2, a = 3 }\n", 21),
+            ("x = { \"a\" = 1, \"a\" = 2 }\n", 16),
+            ("x = { (k) = 1, b = 2, (k) = 3 }\n", 23),
+            ("x = {\n  a = 1\n  a = 2\n}\n", 3),
+        ] {
+            let e = parse_body(text).unwrap_err();
+            assert!(e.message.contains("redefined object key"), "{text}: {e:?}");
+            assert_eq!(e.column, col, "{text}: {e:?}");
+        }
+        for text in ["x = { a = 1, \"a\" = 2 }\n", "x = { (k) = 1, (j) = 2, k = 3 }\n"] {
+            parse_body(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
+        }
+        // Twenty thousand keys, in the order written. The bound guards the complexity, not a
+        // speed: linear checking takes 0.3 s in a debug build, quadratic more than 5 s.
+        let n = 20_000;
+        let mut text = String::from("x = {\n");
+        for i in 0..n {
+            text.push_str(&format!("  \"k{i}\" = {{ v = {i} }}\n"));
+        }
+        text.push_str("}\n");
+        let start = std::time::Instant::now();
+        let body = parse_body(&text).unwrap();
+        assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+        let attr = body.get_attribute("x").unwrap();
+        let hcl_edit::expr::Expression::Object(o) = &attr.value else {
+            panic!("not an object");
+        };
+        assert_eq!(o.len(), n);
+        let keys: Vec<String> = o
+            .iter()
+            .map(|(k, _)| k.as_expr().and_then(|e| e.as_str()).unwrap().to_string())
+            .collect();
+        assert_eq!(keys[0], "k0");
+        assert_eq!(keys[n - 1], format!("k{}", n - 1));
+        text.insert_str(text.len() - 2, "  \"k7\" = 1\n");
+        let e = parse_body(&text).unwrap_err();
+        assert_eq!(e.line, n + 2, "{e:?}");
+    }
+
     /// Found by fuzzing the contract parser: 348 bytes took hcl-edit 0.65 s in a release
     /// build, and each further `%{` doubles it.
     #[test]
