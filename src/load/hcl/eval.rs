@@ -65,8 +65,61 @@ pub trait Context {
         range: Option<Range<usize>>,
     ) -> Result<(Value, bool), EvalError>;
 
+    /// Resolves a root name and as much of the traversal after it as can be followed where the
+    /// value lives, copying only what `path` leads to. Returns the value and how many steps
+    /// were used; the evaluator applies the rest. Contexts whose values are small keep the
+    /// default, which uses at most the first attribute.
+    fn root_path(
+        &self,
+        name: &str,
+        path: &[PathKey<'_>],
+        range: Option<Range<usize>>,
+    ) -> Result<(Value, usize), EvalError> {
+        let attr = match path.first() {
+            Some(PathKey::Attr(a)) => Some(*a),
+            _ => None,
+        };
+        self.root(name, attr, range)
+            .map(|(v, used)| (v, usize::from(used)))
+    }
+
     /// The module's directory, for `file()` and `templatefile()`.
     fn base_dir(&self) -> &Path;
+}
+
+/// One step of a traversal, its index already evaluated.
+#[derive(Clone, Debug)]
+pub enum PathKey<'e> {
+    Attr(&'e str),
+    Key(Value),
+}
+
+/// Follows `path` from `v` while each step reaches an element that exists, then copies only
+/// that element. Where a step cannot be taken here (a missing attribute, an unknown, a type
+/// that does not fit) it is left to the caller, which applies it and the rest to the copy with
+/// the usual results and errors: the outcome is the same as copying `v` whole and applying
+/// every step, without copying a resource to read its name.
+pub fn narrow(v: &Value, path: &[PathKey<'_>]) -> (Value, usize) {
+    let mut at = v;
+    let mut used = 0;
+    for step in path {
+        let next = match (at, step) {
+            (Value::Map(m), PathKey::Attr(a)) => m.get(a),
+            (Value::Map(m), PathKey::Key(Value::String(k))) => m.get(k),
+            (Value::List(l), PathKey::Key(Value::Number(n))) if *n >= 0.0 && n.fract() == 0.0 => {
+                l.get(*n as usize)
+            }
+            _ => None,
+        };
+        match next {
+            Some(x) => {
+                at = x;
+                used += 1;
+            }
+            None => break,
+        }
+    }
+    (at.clone(), used)
 }
 
 /// Evaluates expressions of one scope, with the iterator variables of enclosing `for`
@@ -178,7 +231,7 @@ impl<'c> Evaluator<'c> {
             Expression::StringTemplate(t) => self.template(t),
             Expression::HeredocTemplate(h) => self.template(&h.template),
             Expression::Parenthesis(p) => self.eval(p.inner()),
-            Expression::Variable(v) => self.variable(v.as_str(), None, e.span()).map(|(v, _)| v),
+            Expression::Variable(v) => self.variable(v.as_str(), &[], e.span()).map(|(v, _)| v),
             Expression::Traversal(t) => self.traversal(t),
             Expression::Conditional(c) => {
                 let cond = self.eval(&c.cond_expr)?;
@@ -238,27 +291,54 @@ impl<'c> Evaluator<'c> {
     fn variable(
         &mut self,
         name: &str,
-        attr: Option<&str>,
+        path: &[PathKey<'_>],
         range: Option<Range<usize>>,
-    ) -> Result<(Value, bool), EvalError> {
+    ) -> Result<(Value, usize), EvalError> {
         if let Some((_, v)) = self.iter_vars.iter().rev().find(|(n, _)| n == name) {
-            return Ok((v.clone(), false));
+            return Ok(narrow(v, path));
         }
-        self.ctx.root(name, attr, range)
+        self.ctx.root_path(name, path, range)
     }
 
     fn traversal(&mut self, t: &hcl_edit::expr::Traversal) -> EvalResult {
         let mut ops: &[hcl_edit::repr::Decorated<TraversalOperator>] = &t.operators;
         let mut value = match &t.expr {
             Expression::Variable(v) => {
-                let first_attr = match ops.first().map(|o| o.value()) {
-                    Some(TraversalOperator::GetAttr(a)) => Some(a.as_str()),
-                    _ => None,
-                };
-                let (v, consumed) = self.variable(v.as_str(), first_attr, t.expr.span())?;
-                if consumed {
-                    ops = &ops[1..];
+                // The steps before any splat are handed to where the root's value lives, so
+                // that only the part they lead to is copied.
+                let plain = ops
+                    .iter()
+                    .take_while(|o| {
+                        !matches!(
+                            o.value(),
+                            TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_)
+                        )
+                    })
+                    .count();
+                let mut path = Vec::with_capacity(plain);
+                for op in &ops[..plain] {
+                    path.push(match op.value() {
+                        TraversalOperator::GetAttr(a) => PathKey::Attr(a.as_str()),
+                        TraversalOperator::Index(ix) => PathKey::Key(self.eval(ix)?),
+                        TraversalOperator::LegacyIndex(n) => {
+                            PathKey::Key(Value::Number(*n.value() as f64))
+                        }
+                        TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
+                            unreachable!("splats end the plain steps")
+                        }
+                    });
                 }
+                let (mut v, used) = self.variable(v.as_str(), &path, t.expr.span())?;
+                for (step, op) in path.iter().zip(ops).skip(used) {
+                    v = match (step, op.value()) {
+                        (PathKey::Attr(a), _) => get_attr(v, a, op.span().or_else(|| t.span()))?,
+                        (PathKey::Key(key), TraversalOperator::Index(ix)) => {
+                            index(v, key, ix.span())?
+                        }
+                        (PathKey::Key(key), _) => index(v, key, t.span())?,
+                    };
+                }
+                ops = &ops[plain..];
                 v
             }
             other => self.eval(other)?,

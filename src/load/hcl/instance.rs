@@ -15,7 +15,7 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Body, Structure};
 
 use super::Loader;
-use super::eval::{self, Context, EvalError, Evaluator, RESOURCE_MARKER, Step};
+use super::eval::{self, Context, EvalError, Evaluator, PathKey, RESOURCE_MARKER, Step};
 use super::files::{Loc, ModuleCallDef, ModuleDef, ResourceDef};
 use crate::error::{Error, Result};
 use crate::inventory::{Action, ConfigBody, ConfigExpr, InstanceKey, LoadNote, Mode, Resource};
@@ -127,7 +127,7 @@ impl Context for Scope<'_> {
             }
             "local" => {
                 let a = need("a local value name")?;
-                inst.local(a, range).map(|v| (v, true))
+                inst.local(a, &[], range).map(|(v, _)| (v, true))
             }
             "each" => match &self.each {
                 Some((k, v)) => Ok((
@@ -229,6 +229,56 @@ impl Context for Scope<'_> {
         }
     }
 
+    /// Variables, locals, `each`, module outputs and resources are followed where they live:
+    /// `google_service_account.sa.email` copies an email, not the service account.
+    fn root_path(
+        &self,
+        name: &str,
+        path: &[PathKey<'_>],
+        range: Option<Range<usize>>,
+    ) -> Result<(Value, usize), EvalError> {
+        let inst = self.inst;
+        let (Some(PathKey::Attr(attr)), rest) = (path.first(), path.get(1..).unwrap_or_default())
+        else {
+            return self.root(name, None, range).map(|(v, _)| (v, 0));
+        };
+        let (value, used) = match name {
+            "var" => match inst.vars.get(attr) {
+                Some(v) => eval::narrow(v, rest),
+                None => return self.root(name, Some(attr), range).map(|(v, _)| (v, 1)),
+            },
+            "local" => inst.local(attr, rest, range)?,
+            "each" => match (&self.each, *attr) {
+                (Some((k, _)), "key") => eval::narrow(k, rest),
+                (Some((_, v)), "value") => eval::narrow(v, rest),
+                _ => {
+                    return self
+                        .root(name, Some(attr), range)
+                        .map(|(v, used)| (v, usize::from(used)));
+                }
+            },
+            "module" => {
+                let m = inst.module_result(attr, range)?;
+                eval::narrow(&m.outputs, rest)
+            }
+            "count" | "path" | "terraform" | "data" | "self" => {
+                return self
+                    .root(name, Some(attr), range)
+                    .map(|(v, used)| (v, usize::from(used)));
+            }
+            rtype => {
+                if !inst.def.resources.iter().any(|r| {
+                    r.mode == Mode::Managed && r.rtype == rtype && r.name == *attr
+                }) {
+                    return self.root(name, Some(attr), range).map(|(v, _)| (v, 1));
+                }
+                let r = inst.resource(Mode::Managed, rtype, attr, range)?;
+                eval::narrow(&r.reference, rest)
+            }
+        };
+        Ok((value, used + 1))
+    }
+
     fn base_dir(&self) -> &Path {
         &self.inst.def.dir
     }
@@ -291,10 +341,16 @@ impl Instance {
         });
     }
 
-    /// A local value, evaluated on first use.
-    fn local(&self, name: &str, range: Option<Range<usize>>) -> Result<Value, EvalError> {
+    /// A local value, evaluated on first use, and as much of `path` after it as leads to an
+    /// existing element (see [`eval::narrow`]).
+    fn local(
+        &self,
+        name: &str,
+        path: &[PathKey<'_>],
+        range: Option<Range<usize>>,
+    ) -> Result<(Value, usize), EvalError> {
         match self.locals.borrow().get(name) {
-            Some(Slot::Done(v)) => return Ok(v.clone()),
+            Some(Slot::Done(v)) => return Ok(eval::narrow(v, path)),
             Some(Slot::InProgress) => {
                 // Cycles are rejected up front; this guards against ones through resources.
                 return Err(EvalError::new(
@@ -327,10 +383,11 @@ impl Instance {
                 Value::Unknown
             }
         };
+        let found = eval::narrow(&v, path);
         self.locals
             .borrow_mut()
-            .insert(name.to_string(), Slot::Done(v.clone()));
-        Ok(v)
+            .insert(name.to_string(), Slot::Done(v));
+        Ok(found)
     }
 
     /// The value references to a resource see.
@@ -596,9 +653,14 @@ impl Instance {
             }
         }
         eval::strip_markers(&mut values);
-        let mut reference = values.clone();
-        mark_reference(&mut reference, address);
         let keep = def.mode == Mode::Managed && crate::load::model_reads(&def.rtype);
+        // Values the inventory does not keep become the reference without a copy.
+        let mut reference = if keep {
+            values.clone()
+        } else {
+            std::mem::take(&mut values)
+        };
+        mark_reference(&mut reference, &mut address.to_string());
         let entry = Resource {
             address: address.to_string(),
             module: self.path.clone(),
@@ -1204,18 +1266,28 @@ fn lone_variable(e: &Expression) -> Option<&str> {
 /// Marks a resource's object, and every block object inside it, so that reading an attribute
 /// the configuration does not set gives an unknown value from that place (the provider may
 /// compute it) instead of an error.
-fn mark_reference(v: &mut Value, path: &str) {
+fn mark_reference(v: &mut Value, path: &mut String) {
+    use std::fmt::Write as _;
+    let len = path.len();
     match v {
         Value::Map(m) => {
             for (k, x) in m.iter_mut() {
-                mark_reference(x, &format!("{path}.{k}"));
+                // Only containers are marked: most attributes are scalars.
+                if matches!(x, Value::Map(_) | Value::List(_)) {
+                    path.push('.');
+                    path.push_str(k);
+                    mark_reference(x, path);
+                    path.truncate(len);
+                }
             }
-            m.insert(RESOURCE_MARKER.to_string(), Value::String(path.to_string()));
+            m.insert(RESOURCE_MARKER.to_string(), Value::String(path.clone()));
         }
         Value::List(l) => {
             for (i, x) in l.iter_mut().enumerate() {
                 if matches!(x, Value::Map(_)) {
-                    mark_reference(x, &format!("{path}[{i}]"));
+                    let _ = write!(path, "[{i}]");
+                    mark_reference(x, path);
+                    path.truncate(len);
                 }
             }
         }
