@@ -19,6 +19,10 @@ use tfparity::graph::ResourceGraph;
 use tfparity::load::{self, LoadOptions};
 use tfparity::model;
 
+// The binary's allocator and settings, so that the stages measure what ships.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn data_dir(n: usize) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("target/bench-data")
@@ -158,6 +162,7 @@ fn best_of(k: usize, f: impl Fn() -> (f64, u64, u64)) -> (f64, u64, u64) {
 }
 
 fn main() {
+    tfparity::allocator::return_freed_memory_at_once();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")

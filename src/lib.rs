@@ -2,6 +2,7 @@
 //!
 //! Data flows one way: load → graph → model → checks → report / fix.
 
+pub mod allocator;
 pub mod app;
 pub mod baseline;
 pub mod changed;

@@ -18,16 +18,9 @@ use tfparity::report;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// `mi_option_purge_delay` in mimalloc v3's `mimalloc.h` (libmimalloc-sys names no constant
-/// for it); `purge_delay_is_the_option_this_sets` checks it against its documented default.
-const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
-
 fn main() -> ExitCode {
     tfparity::trace::init();
-    // Freed memory goes back to the OS at once instead of a second later: the next environment
-    // loads into it, which keeps peak memory where glibc's allocator had it.
-    // SAFETY: sets a process-wide option of the allocator, before any thread is started.
-    unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 0) };
+    tfparity::allocator::return_freed_memory_at_once();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
@@ -279,21 +272,4 @@ fn emit_parts(output: Option<&std::path::Path>, parts: &[&[u8]]) -> anyhow::Resu
         }
     }
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::MI_OPTION_PURGE_DELAY;
-
-    #[test]
-    fn purge_delay_is_the_option_this_sets() {
-        // Unset (tests do not run `main`), purge_delay is 1000 ms; the options around it are not.
-        // SAFETY: reads an allocator option.
-        let get = |o| unsafe { libmimalloc_sys::mi_option_get(o) };
-        if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
-            assert_eq!(get(MI_OPTION_PURGE_DELAY), 1000);
-        }
-        assert_ne!(get(MI_OPTION_PURGE_DELAY - 1), 1000);
-        assert_ne!(get(MI_OPTION_PURGE_DELAY + 1), 1000);
-    }
 }

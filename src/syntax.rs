@@ -101,7 +101,10 @@ mod tests {
             assert!(e.message.contains("redefined object key"), "{text}: {e:?}");
             assert_eq!(e.column, col, "{text}: {e:?}");
         }
-        for text in ["x = { a = 1, \"a\" = 2 }\n", "x = { (k) = 1, (j) = 2, k = 3 }\n"] {
+        for text in [
+            "x = { a = 1, \"a\" = 2 }\n",
+            "x = { (k) = 1, (j) = 2, k = 3 }\n",
+        ] {
             parse_body(text).unwrap_or_else(|e| panic!("{text}: {e:?}"));
         }
         // Twenty thousand keys, in the order written. The bound guards the complexity, not a
@@ -114,7 +117,11 @@ mod tests {
         text.push_str("}\n");
         let start = std::time::Instant::now();
         let body = parse_body(&text).unwrap();
-        assert!(start.elapsed() < Duration::from_secs(3), "{:?}", start.elapsed());
+        assert!(
+            start.elapsed() < Duration::from_secs(3),
+            "{:?}",
+            start.elapsed()
+        );
         let attr = body.get_attribute("x").unwrap();
         let hcl_edit::expr::Expression::Object(o) = &attr.value else {
             panic!("not an object");

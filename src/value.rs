@@ -28,22 +28,31 @@ pub enum Value {
 /// An object's attributes, sorted by key. A sorted vector rather than a B-tree: objects in
 /// Terraform values are small and numerous, and a B-tree node reserves room for eleven
 /// entries however few it holds, which made values several times larger than the plan text.
-#[derive(Clone, Debug, PartialEq, Default)]
-pub struct Map {
-    entries: Vec<(String, Value)>,
+/// Configuration bodies (`ConfigBody`) use it too, with their own value types.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Map<V = Value> {
+    entries: Vec<(String, V)>,
 }
 
-impl Map {
+impl<V> Default for Map<V> {
+    fn default() -> Self {
+        Map {
+            entries: Vec::new(),
+        }
+    }
+}
+
+impl<V> Map<V> {
     pub fn new() -> Self {
         Map::default()
     }
 
     /// Builds a map from entries in any order; for a repeated key the last one wins.
-    pub fn from_unsorted(mut entries: Vec<(String, Value)>) -> Self {
+    pub fn from_unsorted(mut entries: Vec<(String, V)>) -> Self {
         if !entries.is_sorted_by(|a, b| a.0 < b.0) {
             // Stable, so among equal keys the last written is last; keep it.
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut out: Vec<(String, Value)> = Vec::with_capacity(entries.len());
+            let mut out: Vec<(String, V)> = Vec::with_capacity(entries.len());
             for e in entries {
                 match out.last_mut() {
                     Some(last) if last.0 == e.0 => *last = e,
@@ -60,7 +69,7 @@ impl Map {
         self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }
 
-    pub fn get(&self, key: &str) -> Option<&Value> {
+    pub fn get(&self, key: &str) -> Option<&V> {
         // Read for every attribute the graph and model look at. Most objects are small, and
         // comparing lengths first passes over nearly every other key without a byte compare.
         if self.entries.len() <= 16 {
@@ -73,7 +82,7 @@ impl Map {
         self.find(key).ok().map(|i| &self.entries[i].1)
     }
 
-    pub fn get_mut(&mut self, key: &str) -> Option<&mut Value> {
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut V> {
         match self.find(key) {
             Ok(i) => Some(&mut self.entries[i].1),
             Err(_) => None,
@@ -84,7 +93,7 @@ impl Map {
         self.find(key).is_ok()
     }
 
-    pub fn insert(&mut self, key: String, value: Value) -> Option<Value> {
+    pub fn insert(&mut self, key: String, value: V) -> Option<V> {
         match self.find(&key) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
@@ -94,12 +103,12 @@ impl Map {
         }
     }
 
-    pub fn remove(&mut self, key: &str) -> Option<Value> {
+    pub fn remove(&mut self, key: &str) -> Option<V> {
         self.find(key).ok().map(|i| self.entries.remove(i).1)
     }
 
     /// The value at `key`, inserting `make()` first when there is none.
-    pub fn entry_or_insert_with(&mut self, key: &str, make: impl FnOnce() -> Value) -> &mut Value {
+    pub fn entry_or_insert_with(&mut self, key: &str, make: impl FnOnce() -> V) -> &mut V {
         let i = match self.find(key) {
             Ok(i) => i,
             Err(i) => {
@@ -118,11 +127,11 @@ impl Map {
         self.entries.is_empty()
     }
 
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &Value)> + ExactSizeIterator {
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &V)> + ExactSizeIterator {
         self.entries.iter().map(|(k, v)| (k, v))
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut Value)> {
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut V)> {
         self.entries.iter_mut().map(|(k, v)| (&*k, v))
     }
 
@@ -130,47 +139,47 @@ impl Map {
         self.entries.iter().map(|(k, _)| k)
     }
 
-    pub fn values(&self) -> impl DoubleEndedIterator<Item = &Value> + ExactSizeIterator {
+    pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator {
         self.entries.iter().map(|(_, v)| v)
     }
 
-    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut Value> {
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> {
         self.entries.iter_mut().map(|(_, v)| v)
     }
 
-    pub fn extend(&mut self, other: impl IntoIterator<Item = (String, Value)>) {
+    pub fn extend(&mut self, other: impl IntoIterator<Item = (String, V)>) {
         let mut all = std::mem::take(&mut self.entries);
         all.extend(other);
         *self = Map::from_unsorted(all);
     }
 }
 
-impl FromIterator<(String, Value)> for Map {
-    fn from_iter<I: IntoIterator<Item = (String, Value)>>(iter: I) -> Self {
+impl<V> FromIterator<(String, V)> for Map<V> {
+    fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
         Map::from_unsorted(iter.into_iter().collect())
     }
 }
 
-impl<const N: usize> From<[(String, Value); N]> for Map {
-    fn from(entries: [(String, Value); N]) -> Self {
+impl<V, const N: usize> From<[(String, V); N]> for Map<V> {
+    fn from(entries: [(String, V); N]) -> Self {
         Map::from_unsorted(entries.into())
     }
 }
 
-impl IntoIterator for Map {
-    type Item = (String, Value);
-    type IntoIter = std::vec::IntoIter<(String, Value)>;
+impl<V> IntoIterator for Map<V> {
+    type Item = (String, V);
+    type IntoIter = std::vec::IntoIter<(String, V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
     }
 }
 
-impl<'a> IntoIterator for &'a Map {
-    type Item = (&'a String, &'a Value);
+impl<'a, V> IntoIterator for &'a Map<V> {
+    type Item = (&'a String, &'a V);
     type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, Value)>,
-        fn(&'a (String, Value)) -> (&'a String, &'a Value),
+        std::slice::Iter<'a, (String, V)>,
+        fn(&'a (String, V)) -> (&'a String, &'a V),
     >;
 
     fn into_iter(self) -> Self::IntoIter {

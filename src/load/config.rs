@@ -222,14 +222,12 @@ impl<'a> Resolver<'a> {
                         .insert(key.clone(), self.expression(obj, steps, 0));
                 }
                 serde_json::Value::Object(obj) => {
-                    body.blocks.entry(key.clone()).or_default().push(self.body(
-                        obj,
-                        steps,
-                        depth + 1,
-                    ));
+                    body.blocks
+                        .entry_or_insert_with(key, Vec::new)
+                        .push(self.body(obj, steps, depth + 1));
                 }
                 serde_json::Value::Array(items) => {
-                    let blocks = body.blocks.entry(key.clone()).or_default();
+                    let blocks = body.blocks.entry_or_insert_with(key, Vec::new);
                     for item in items {
                         if let serde_json::Value::Object(obj) = item {
                             blocks.push(self.body(obj, steps, depth + 1));

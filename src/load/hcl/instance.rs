@@ -267,9 +267,12 @@ impl Context for Scope<'_> {
                     .map(|(v, used)| (v, usize::from(used)));
             }
             rtype => {
-                if !inst.def.resources.iter().any(|r| {
-                    r.mode == Mode::Managed && r.rtype == rtype && r.name == *attr
-                }) {
+                if !inst
+                    .def
+                    .resources
+                    .iter()
+                    .any(|r| r.mode == Mode::Managed && r.rtype == rtype && r.name == *attr)
+                {
                     return self.root(name, Some(attr), range).map(|(v, _)| (v, 1));
                 }
                 let r = inst.resource(Mode::Managed, rtype, attr, range)?;
@@ -763,8 +766,7 @@ impl Instance {
                     self.body_into(ev, file, &b.body, &mut sub, &mut inner, depth + 1, false);
                     config
                         .blocks
-                        .entry(ident.to_string())
-                        .or_default()
+                        .entry_or_insert_with(ident, Vec::new)
                         .push(sub);
                     push_block(out, ident, Value::Map(inner));
                 }
@@ -849,8 +851,7 @@ impl Instance {
             ev.iter_vars.truncate(base);
             config
                 .blocks
-                .entry(label.to_string())
-                .or_default()
+                .entry_or_insert_with(label, Vec::new)
                 .push(sub);
             push_block(out, label, Value::Map(inner));
         }
