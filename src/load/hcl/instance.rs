@@ -58,10 +58,71 @@ type ResourceMemo = HashMap<(Mode, String, String), Slot<Rc<ResResult>>>;
 /// The instances a `count` or `for_each` gives: key, `each` (key, value), `count.index`.
 type Expansion = Vec<(InstanceKey, Option<(Value, Value)>, Option<f64>)>;
 
+/// A resource's instances. Until the evaluation is collected, each instance's values carry
+/// resource markers (see `mark_reference`): they are what references to it see.
 struct ResResult {
-    /// What references to the resource see: an object, or a list/map of them.
-    reference: Value,
-    entries: Vec<Resource>,
+    entries: RefCell<Vec<Resource>>,
+    keyed: Keyed,
+}
+
+/// How a resource's instances are addressed.
+enum Keyed {
+    /// Neither `count` nor `for_each`: one instance, seen as an object.
+    Single,
+    /// `count`: a list, by position.
+    Count,
+    /// `for_each`: a map; the position of each key's instance in `entries`.
+    ForEach(crate::value::Map<usize>),
+}
+
+impl ResResult {
+    /// What references to the resource see, whole: an object, or a list or map of them.
+    fn reference(&self) -> Value {
+        let entries = self.entries.borrow();
+        match &self.keyed {
+            Keyed::Single => entries.first().map_or(Value::Null, |e| e.values.clone()),
+            Keyed::Count => Value::List(entries.iter().map(|e| e.values.clone()).collect()),
+            Keyed::ForEach(at) => Value::Map(
+                at.iter()
+                    .map(|(k, &i)| (k.clone(), entries[i].values.clone()))
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The reference followed along `path` where the instances live (see [`eval::narrow`]):
+    /// `google_x.y["a"].id` copies an id. A first step that names no instance is left to the
+    /// evaluator, on the whole reference, for its usual result or error.
+    fn narrow(&self, path: &[PathKey<'_>]) -> (Value, usize) {
+        let entries = self.entries.borrow();
+        let instance = match (&self.keyed, path.first()) {
+            (Keyed::Single, _) => {
+                return match entries.first() {
+                    Some(e) => eval::narrow(&e.values, path),
+                    None => (Value::Null, 0),
+                };
+            }
+            (Keyed::Count, Some(PathKey::Key(Value::Number(n))))
+                if *n >= 0.0 && n.fract() == 0.0 =>
+            {
+                entries.get(*n as usize)
+            }
+            (Keyed::ForEach(at), Some(PathKey::Key(Value::String(k)))) => {
+                at.get(k).and_then(|&i| entries.get(i))
+            }
+            _ => None,
+        };
+        match instance {
+            Some(e) => {
+                let (v, used) = eval::narrow(&e.values, &path[1..]);
+                (v, used + 1)
+            }
+            None => {
+                drop(entries);
+                (self.reference(), 0)
+            }
+        }
+    }
 }
 
 struct ModResult {
@@ -276,7 +337,7 @@ impl Context for Scope<'_> {
                     return self.root(name, Some(attr), range).map(|(v, _)| (v, 1));
                 }
                 let r = inst.resource(Mode::Managed, rtype, attr, range)?;
-                eval::narrow(&r.reference, rest)
+                r.narrow(rest)
             }
         };
         Ok((value, used + 1))
@@ -402,7 +463,7 @@ impl Instance {
         range: Option<Range<usize>>,
     ) -> Result<Value, EvalError> {
         self.resource(mode, rtype, name, range)
-            .map(|r| r.reference.clone())
+            .map(|r| r.reference())
     }
 
     fn resource(
@@ -574,36 +635,32 @@ impl Instance {
             &format!("`{local}`"),
         );
         let mut entries = Vec::new();
-        let reference = match keys {
+        let keyed = match keys {
             None => {
-                let (r, entry) = self.resource_instance(def, &base, None, None, None);
-                entries.push(entry);
-                r
+                entries.push(self.resource_instance(def, &base, None, None, None));
+                Keyed::Single
             }
             Some(keys) => {
                 let by_count = def.count.is_some() && def.for_each.is_none();
-                let mut list = Vec::new();
-                let mut map = crate::value::Map::new();
+                let mut at = Vec::new();
                 for (key, each, count) in keys {
                     let address = format!("{base}{key}");
-                    let (r, entry) =
-                        self.resource_instance(def, &address, Some(key.clone()), each, count);
-                    entries.push(entry);
-                    match key {
-                        InstanceKey::Int(_) => list.push(r),
-                        InstanceKey::Str(k) => {
-                            map.insert(k, r);
-                        }
+                    if let InstanceKey::Str(k) = &key {
+                        at.push((k.clone(), entries.len()));
                     }
+                    entries.push(self.resource_instance(def, &address, Some(key), each, count));
                 }
                 if by_count {
-                    Value::List(list)
+                    Keyed::Count
                 } else {
-                    Value::Map(map)
+                    Keyed::ForEach(crate::value::Map::from_unsorted(at))
                 }
             }
         };
-        ResResult { reference, entries }
+        ResResult {
+            entries: RefCell::new(entries),
+            keyed,
+        }
     }
 
     /// One resource instance: its values, configuration and the object references see.
@@ -614,7 +671,7 @@ impl Instance {
         key: Option<InstanceKey>,
         each: Option<(Value, Value)>,
         count: Option<f64>,
-    ) -> (Value, Resource) {
+    ) -> Resource {
         let scope = Scope {
             inst: self,
             each,
@@ -656,27 +713,21 @@ impl Instance {
             }
         }
         eval::strip_markers(&mut values);
-        let keep = def.mode == Mode::Managed && crate::load::model_reads(&def.rtype);
-        // Values the inventory does not keep become the reference without a copy.
-        let mut reference = if keep {
-            values.clone()
-        } else {
-            std::mem::take(&mut values)
-        };
-        mark_reference(&mut reference, &mut address.to_string());
-        let entry = Resource {
+        // Marked in place: these values are what references see until the evaluation is
+        // collected, which strips the markers again (or drops values the model does not read).
+        mark_reference(&mut values, &mut address.to_string());
+        Resource {
             address: address.to_string(),
             module: self.path.clone(),
             mode: def.mode,
             rtype: def.rtype.clone(),
             name: def.name.clone(),
             index: key,
-            values: if keep { values } else { Value::Null },
+            values,
             config: Some(std::sync::Arc::new(config)),
             action: Action::Exists,
             span: self.def.span(&def.loc),
-        };
-        (reference, entry)
+        }
     }
 
     /// Evaluates a block body into plan-JSON shape (blocks are lists of objects), recording
@@ -1222,27 +1273,48 @@ impl Instance {
     }
 
     /// Evaluates everything in this instance and its children, collecting resources.
-    pub fn collect(&self, out: &mut Vec<Resource>) -> Result<()> {
+    /// Evaluates every resource and module of this instance and those below it that nothing
+    /// referred to yet.
+    pub fn evaluate_all(&self) -> Result<()> {
+        let fail =
+            |e: EvalError| Error::from(crate::error::InputError::new(&self.def.dir, e.describe()));
         for def in &self.def.resources {
-            let r = self
-                .resource(def.mode, &def.rtype, &def.name, None)
-                .map_err(|e| {
-                    Error::from(crate::error::InputError::new(&self.def.dir, e.describe()))
-                })?;
-            out.extend(r.entries.iter().cloned());
+            self.resource(def.mode, &def.rtype, &def.name, None)
+                .map_err(fail)?;
         }
         for call in &self.def.modules {
-            let m = match self.module_result(&call.name, None) {
-                Ok(m) => m,
-                Err(e) => {
-                    return Err(crate::error::InputError::new(&self.def.dir, e.describe()).into());
-                }
-            };
+            let m = self.module_result(&call.name, None).map_err(fail)?;
             for child in &m.children {
-                child.collect(out)?;
+                child.evaluate_all()?;
             }
         }
         Ok(())
+    }
+
+    /// Moves the resources out, in declaration order, once `evaluate_all` has run: their
+    /// markers are stripped, and the values of types the model does not read dropped.
+    pub fn collect(&self, out: &mut Vec<Resource>) {
+        for def in &self.def.resources {
+            let key = (def.mode, def.rtype.clone(), def.name.clone());
+            if let Some(Slot::Done(r)) = self.resources.borrow().get(&key) {
+                let keep = def.mode == Mode::Managed && crate::load::model_reads(&def.rtype);
+                for mut entry in r.entries.take() {
+                    if keep {
+                        eval::strip_markers(&mut entry.values);
+                    } else {
+                        entry.values = Value::Null;
+                    }
+                    out.push(entry);
+                }
+            }
+        }
+        for call in &self.def.modules {
+            if let Some(Slot::Done(m)) = self.modules.borrow().get(call.name.as_str()) {
+                for child in &m.children {
+                    child.collect(out);
+                }
+            }
+        }
     }
 
     pub fn scope_for(&self, file: usize) -> Scope<'_> {

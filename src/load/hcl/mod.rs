@@ -575,12 +575,13 @@ fn evaluate_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
         providers,
     )?;
     validate(&root_def, &vars, |f| root.scope_for(f))?;
-    let mut resources = Vec::new();
-    let collected = root.collect(&mut resources);
+    let evaluated = root.evaluate_all();
     if let Some(e) = loader.fatal.borrow_mut().take() {
         return Err(e);
     }
-    collected?;
+    evaluated?;
+    let mut resources = Vec::new();
+    root.collect(&mut resources);
     // A limit exceeded inside an expression was noted where it happened (with its place);
     // it ends the evaluation as an error, at that place.
     if let Some(limit) = eval::budget::take() {
