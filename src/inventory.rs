@@ -441,10 +441,10 @@ mod tests {
         let mut template = ConfigBody::default();
         template
             .attributes
-            .insert("service_account".into(), ConfigExpr::default());
+            .insert("service_account", ConfigExpr::default());
         template.dynamic_blocks.push("vpc_access".into());
         let mut body = ConfigBody::default();
-        body.blocks.insert("template".into(), vec![template]);
+        body.blocks.insert("template", vec![template]);
         assert!(body.shows("template.service_account"));
         assert!(body.expr("template.service_account").is_some());
         assert!(body.shows("template.timeout"));

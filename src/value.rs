@@ -29,10 +29,15 @@ pub enum Value {
 /// Terraform values are small and numerous, and a B-tree node reserves room for eleven
 /// entries however few it holds, which made values several times larger than the plan text.
 /// Configuration bodies (`ConfigBody`) use it too, with their own value types.
+/// Keys are inline up to 24 bytes (nearly every attribute name), so that an object's keys
+/// cost no allocation of their own.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Map<V = Value> {
-    entries: Vec<(String, V)>,
+    entries: Vec<(Key, V)>,
 }
+
+/// An object key.
+pub type Key = compact_str::CompactString;
 
 impl<V> Default for Map<V> {
     fn default() -> Self {
@@ -48,11 +53,11 @@ impl<V> Map<V> {
     }
 
     /// Builds a map from entries in any order; for a repeated key the last one wins.
-    pub fn from_unsorted(mut entries: Vec<(String, V)>) -> Self {
+    pub fn from_unsorted(mut entries: Vec<(Key, V)>) -> Self {
         if !entries.is_sorted_by(|a, b| a.0 < b.0) {
             // Stable, so among equal keys the last written is last; keep it.
             entries.sort_by(|a, b| a.0.cmp(&b.0));
-            let mut out: Vec<(String, V)> = Vec::with_capacity(entries.len());
+            let mut out: Vec<(Key, V)> = Vec::with_capacity(entries.len());
             for e in entries {
                 match out.last_mut() {
                     Some(last) if last.0 == e.0 => *last = e,
@@ -93,11 +98,11 @@ impl<V> Map<V> {
         self.find(key).is_ok()
     }
 
-    pub fn insert(&mut self, key: String, value: V) -> Option<V> {
-        match self.find(&key) {
+    pub fn insert(&mut self, key: impl Into<Key> + AsRef<str>, value: V) -> Option<V> {
+        match self.find(key.as_ref()) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
-                self.entries.insert(i, (key, value));
+                self.entries.insert(i, (key.into(), value));
                 None
             }
         }
@@ -112,7 +117,7 @@ impl<V> Map<V> {
         let i = match self.find(key) {
             Ok(i) => i,
             Err(i) => {
-                self.entries.insert(i, (key.to_string(), make()));
+                self.entries.insert(i, (Key::from(key), make()));
                 i
             }
         };
@@ -127,16 +132,16 @@ impl<V> Map<V> {
         self.entries.is_empty()
     }
 
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&String, &V)> + ExactSizeIterator {
-        self.entries.iter().map(|(k, v)| (k, v))
+    pub fn iter(&self) -> impl DoubleEndedIterator<Item = (&str, &V)> + ExactSizeIterator {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 
-    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut V)> {
-        self.entries.iter_mut().map(|(k, v)| (&*k, v))
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&str, &mut V)> {
+        self.entries.iter_mut().map(|(k, v)| (k.as_str(), v))
     }
 
-    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &String> + ExactSizeIterator {
-        self.entries.iter().map(|(k, _)| k)
+    pub fn keys(&self) -> impl DoubleEndedIterator<Item = &str> + ExactSizeIterator {
+        self.entries.iter().map(|(k, _)| k.as_str())
     }
 
     pub fn values(&self) -> impl DoubleEndedIterator<Item = &V> + ExactSizeIterator {
@@ -147,28 +152,28 @@ impl<V> Map<V> {
         self.entries.iter_mut().map(|(_, v)| v)
     }
 
-    pub fn extend(&mut self, other: impl IntoIterator<Item = (String, V)>) {
+    pub fn extend<K: Into<Key>>(&mut self, other: impl IntoIterator<Item = (K, V)>) {
         let mut all = std::mem::take(&mut self.entries);
-        all.extend(other);
+        all.extend(other.into_iter().map(|(k, v)| (k.into(), v)));
         *self = Map::from_unsorted(all);
     }
 }
 
-impl<V> FromIterator<(String, V)> for Map<V> {
-    fn from_iter<I: IntoIterator<Item = (String, V)>>(iter: I) -> Self {
-        Map::from_unsorted(iter.into_iter().collect())
+impl<K: Into<Key>, V> FromIterator<(K, V)> for Map<V> {
+    fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
+        Map::from_unsorted(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 }
 
-impl<V, const N: usize> From<[(String, V); N]> for Map<V> {
-    fn from(entries: [(String, V); N]) -> Self {
-        Map::from_unsorted(entries.into())
+impl<K: Into<Key>, V, const N: usize> From<[(K, V); N]> for Map<V> {
+    fn from(entries: [(K, V); N]) -> Self {
+        Map::from_unsorted(entries.into_iter().map(|(k, v)| (k.into(), v)).collect())
     }
 }
 
 impl<V> IntoIterator for Map<V> {
-    type Item = (String, V);
-    type IntoIter = std::vec::IntoIter<(String, V)>;
+    type Item = (Key, V);
+    type IntoIter = std::vec::IntoIter<(Key, V)>;
 
     fn into_iter(self) -> Self::IntoIter {
         self.entries.into_iter()
@@ -176,14 +181,12 @@ impl<V> IntoIterator for Map<V> {
 }
 
 impl<'a, V> IntoIterator for &'a Map<V> {
-    type Item = (&'a String, &'a V);
-    type IntoIter = std::iter::Map<
-        std::slice::Iter<'a, (String, V)>,
-        fn(&'a (String, V)) -> (&'a String, &'a V),
-    >;
+    type Item = (&'a str, &'a V);
+    type IntoIter =
+        std::iter::Map<std::slice::Iter<'a, (Key, V)>, fn(&'a (Key, V)) -> (&'a str, &'a V)>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.iter().map(|(k, v)| (k, v))
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
     }
 }
 
@@ -460,9 +463,11 @@ impl Value {
                 .unwrap_or(serde_json::Value::Null),
             Value::String(s) => serde_json::Value::String(s.clone()),
             Value::List(l) => serde_json::Value::Array(l.iter().map(Value::to_json).collect()),
-            Value::Map(m) => {
-                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), v.to_json())).collect())
-            }
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.to_string(), v.to_json()))
+                    .collect(),
+            ),
             Value::Unknown | Value::UnknownFrom(_) => {
                 serde_json::Value::String("(known after apply)".into())
             }
@@ -653,7 +658,7 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor<'_> {
                 continue;
             }
             let v = map.next_value::<Value>()?;
-            stack.push((key.into_owned(), v));
+            stack.push((Key::from(key.as_ref()), v));
         }
         Ok(Value::Map(Map::from_unsorted(stack.take())))
     }
@@ -664,7 +669,7 @@ impl<'de> serde::de::Visitor<'de> for ValueVisitor<'_> {
 // and shrunk (three or four reallocations for most objects of a plan).
 thread_local! {
     static LIST_SCRATCH: std::cell::RefCell<Vec<Value>> = const { std::cell::RefCell::new(Vec::new()) };
-    static MAP_SCRATCH: std::cell::RefCell<Vec<(String, Value)>> = const { std::cell::RefCell::new(Vec::new()) };
+    static MAP_SCRATCH: std::cell::RefCell<Vec<(Key, Value)>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// One container's part of a scratch stack: from `start` to the top. Nested containers push

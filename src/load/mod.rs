@@ -156,7 +156,7 @@ fn long_string(v: &crate::value::Value) -> Option<(String, usize)> {
             if k.len() > MAX_STRING_BYTES {
                 return Some(("(a key)".to_string(), k.len()));
             }
-            long_string(item).map(|(p, n)| (join(k.clone(), p), n))
+            long_string(item).map(|(p, n)| (join(k.to_string(), p), n))
         }),
         _ => None,
     }

@@ -226,7 +226,7 @@ impl<'c> Evaluator<'c> {
                 if unknown_key {
                     return Ok(Value::Unknown);
                 }
-                Ok(Value::Map(crate::value::Map::from_unsorted(out)))
+                Ok(Value::Map(out.into_iter().collect()))
             }
             Expression::StringTemplate(t) => self.template(t),
             Expression::HeredocTemplate(h) => self.template(&h.template),
@@ -480,7 +480,7 @@ impl<'c> Evaluator<'c> {
             Value::Map(m) => m
                 .into_iter()
                 .filter(|(k, _)| k != RESOURCE_MARKER)
-                .map(|(k, v)| (Value::String(k), v))
+                .map(|(k, v)| (Value::String(k.into()), v))
                 .collect(),
             Value::Null => {
                 return Err(EvalError::new(
@@ -587,7 +587,7 @@ impl<'c> Evaluator<'c> {
                         ke.span(),
                     ));
                 }
-                Value::Map(crate::value::Map::from_unsorted(map))
+                Value::Map(map.into_iter().collect())
             }
         })
     }
@@ -706,7 +706,7 @@ impl<'c> Evaluator<'c> {
                             Value::Map(m) => m
                                 .into_iter()
                                 .filter(|(k, _)| k != RESOURCE_MARKER)
-                                .map(|(k, v)| (Value::String(k), v))
+                                .map(|(k, v)| (Value::String(k.into()), v))
                                 .collect(),
                             _ => {
                                 *unknown = Some(Value::Unknown);

@@ -200,7 +200,7 @@ pub fn call(
             [Value::Map(m)] => Value::List(
                 m.keys()
                     .filter(|k| *k != RESOURCE_MARKER)
-                    .map(|k| Value::String(k.clone()))
+                    .map(|k| Value::String(k.to_string()))
                     .collect(),
             ),
             [v] if v.is_unknown() => Value::Unknown,
@@ -277,7 +277,7 @@ pub fn call(
                         _ => return Err(err("keys must be strings".into())),
                     }
                 }
-                Value::Map(crate::value::Map::from_unsorted(out))
+                Value::Map(out.into_iter().collect())
             }
             _ => return Err(err("takes two lists".into())),
         },
@@ -608,7 +608,7 @@ pub fn call(
                 };
                 let mut inner = Evaluator::new(&scope);
                 for (k, v) in vars {
-                    inner.iter_vars.push((k.clone(), v.clone()));
+                    inner.iter_vars.push((k.to_string(), v.clone()));
                 }
                 inner
                     .template(&tpl)
@@ -845,9 +845,9 @@ fn terraform_json(v: &Value) -> serde_json::Result<String> {
                 serde_json::Value::from(*n as i64)
             }
             Value::List(l) => serde_json::Value::Array(l.iter().map(convert).collect()),
-            Value::Map(m) => {
-                serde_json::Value::Object(m.iter().map(|(k, v)| (k.clone(), convert(v))).collect())
-            }
+            Value::Map(m) => serde_json::Value::Object(
+                m.iter().map(|(k, v)| (k.to_string(), convert(v))).collect(),
+            ),
             other => other.to_json(),
         }
     }
@@ -958,7 +958,7 @@ mod tests {
         );
         assert_eq!(
             eval(r#"zipmap(["a"], [1])"#),
-            Value::Map(crate::value::Map::from([("a".into(), Value::Number(1.0))]))
+            Value::Map(crate::value::Map::from([("a", Value::Number(1.0))]))
         );
         assert_eq!(
             eval(r#"compact(["a", "", null])"#),

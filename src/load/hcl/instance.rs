@@ -84,7 +84,7 @@ impl ResResult {
             Keyed::Count => Value::List(entries.iter().map(|e| e.values.clone()).collect()),
             Keyed::ForEach(at) => Value::Map(
                 at.iter()
-                    .map(|(k, &i)| (k.clone(), entries[i].values.clone()))
+                    .map(|(k, &i)| (k, entries[i].values.clone()))
                     .collect(),
             ),
         }
@@ -533,6 +533,7 @@ impl Instance {
                 Value::Map(m) => m
                     .into_iter()
                     .filter(|(k, _)| k != RESOURCE_MARKER)
+                    .map(|(k, v)| (k.into(), v))
                     .collect(),
                 Value::List(l) => {
                     let mut out = Vec::new();
@@ -653,7 +654,7 @@ impl Instance {
                 if by_count {
                     Keyed::Count
                 } else {
-                    Keyed::ForEach(crate::value::Map::from_unsorted(at))
+                    Keyed::ForEach(at.into_iter().collect())
                 }
             }
         };
@@ -696,13 +697,13 @@ impl Instance {
                 .or_else(|| self.providers.get(provider_of(&def.rtype)));
             if let Some(cfg) = cfg {
                 if !m.contains_key("project") && !matches!(cfg.project, Value::Null) {
-                    m.insert("project".into(), cfg.project.clone());
+                    m.insert("project", cfg.project.clone());
                 }
                 if REGIONAL.contains(&def.rtype.as_str())
                     && !m.contains_key("region")
                     && !matches!(cfg.region, Value::Null)
                 {
-                    m.insert("region".into(), cfg.region.clone());
+                    m.insert("region", cfg.region.clone());
                 }
             }
             plan_time_computed(&def.rtype, m);
@@ -862,7 +863,7 @@ impl Instance {
             Value::Map(m) => m
                 .into_iter()
                 .filter(|(k, _)| k != RESOURCE_MARKER)
-                .map(|(k, v)| (Value::String(k), v))
+                .map(|(k, v)| (Value::String(k.into()), v))
                 .collect(),
             Value::Null => Vec::new(),
             _ => {
@@ -1388,11 +1389,8 @@ fn plan_time_computed(rtype: &str, m: &mut crate::value::Map) {
             (m.get("account_id"), m.get("project"))
     {
         let email = format!("{id}@{project}.iam.gserviceaccount.com");
-        m.insert(
-            "member".into(),
-            Value::String(format!("serviceAccount:{email}")),
-        );
-        m.insert("email".into(), Value::String(email));
+        m.insert("member", Value::String(format!("serviceAccount:{email}")));
+        m.insert("email", Value::String(email));
     }
 }
 

@@ -445,8 +445,8 @@ resource "google_cloud_run_v2_service" "svc" {
     assert_eq!(
         svc.values.get("labels"),
         Some(&Value::Map(crate::value::Map::from([
-            ("x".into(), s("X")),
-            ("y".into(), s("Y"))
+            ("x", s("X")),
+            ("y", s("Y"))
         ])))
     );
     assert_eq!(
