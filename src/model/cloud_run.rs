@@ -306,6 +306,11 @@ fn env_vars(c: &Scope<'_>, paths: &Paths) -> Field<BTreeMap<String, EnvVar>> {
 }
 
 fn env_value(item: &Value, key: &str, v1: bool) -> EnvValue {
+    env_reference(item, v1).unwrap_or_else(|| literal(item, key))
+}
+
+/// What an env item reads from elsewhere (a secret, or something unknown); None for a literal.
+fn env_reference(item: &Value, v1: bool) -> Option<EnvValue> {
     let (source_key, secret_key, version_key) = if v1 {
         ("value_from", "name", "key")
     } else {
@@ -316,7 +321,7 @@ fn env_value(item: &Value, key: &str, v1: bool) -> EnvValue {
             match item.lookup(&[Step::Key(source_key), Step::Key("secret_key_ref")]) {
                 Lookup::Set(Value::List(r)) if !r.is_empty() => {
                     let reference = &r[0];
-                    EnvValue::Secret {
+                    Some(EnvValue::Secret {
                         secret: reference
                             .get(secret_key)
                             .and_then(Value::as_str)
@@ -325,14 +330,14 @@ fn env_value(item: &Value, key: &str, v1: bool) -> EnvValue {
                             .get(version_key)
                             .and_then(Value::as_str)
                             .map(str::to_string),
-                    }
+                    })
                 }
-                Lookup::Unknown => EnvValue::Unknown,
-                _ => literal(item, key),
+                Lookup::Unknown => Some(EnvValue::Unknown),
+                _ => None,
             }
         }
-        Lookup::Unknown => EnvValue::Unknown,
-        _ => literal(item, key),
+        Lookup::Unknown => Some(EnvValue::Unknown),
+        _ => None,
     }
 }
 
@@ -426,15 +431,32 @@ pub fn secret_values(r: &Resource) -> Vec<String> {
     let s = run_scope(r);
     let paths = paths_for(&r.rtype);
     let mut out = Vec::new();
-    for c in containers(&s, paths) {
-        if let Some(env) = c.env.known() {
-            for var in env.values() {
-                if let EnvValue::Secret {
-                    secret: Some(id), ..
-                } = &var.value
-                {
-                    out.push(id.clone());
-                }
+    // The secrets of `containers(..)`'s env, read without modelling the rest of each container
+    // (the graph asks for every service, before the model is built).
+    for c in s.blocks(paths.containers) {
+        let Read::Set(Value::List(items)) = c.read_written("env") else {
+            continue;
+        };
+        // An item without a name makes the whole env unknown, so none of it counts.
+        if items
+            .iter()
+            .any(|item| !matches!(item.get("name"), Some(Value::String(_))))
+        {
+            continue;
+        }
+        for (i, item) in items.iter().enumerate() {
+            // As in the modelled env, a later item of the same name replaces this one.
+            let replaced = items[i + 1..]
+                .iter()
+                .any(|later| later.get("name") == item.get("name"));
+            if replaced {
+                continue;
+            }
+            if let Some(EnvValue::Secret {
+                secret: Some(id), ..
+            }) = env_reference(item, paths.v1_env)
+            {
+                out.push(id);
             }
         }
     }
@@ -572,4 +594,67 @@ fn sql_connection(graph: &ResourceGraph<'_>, from: &Resource, origin: &str) -> O
 /// Domains reach a service through domain mappings or a load balancer.
 pub fn domain_field(graph: &ResourceGraph<'_>, i: usize) -> (Field<Vec<Domain>>, bool) {
     super::domains::domains_of(graph, i)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::inventory::{Action, Mode};
+
+    fn service(rtype: &str, values: serde_json::Value) -> Resource {
+        Resource {
+            address: format!("{rtype}.s"),
+            module: String::new(),
+            mode: Mode::Managed,
+            rtype: rtype.into(),
+            name: "s".into(),
+            index: None,
+            values: serde_json::from_value(values).unwrap(),
+            config: None,
+            action: Action::Create,
+            span: None,
+        }
+    }
+
+    /// The graph reads secrets without modelling containers; it must find exactly the
+    /// secrets of the modelled env (plus volumes), whatever the env holds.
+    #[test]
+    fn secret_values_are_the_modelled_env_secrets() {
+        let secret = |name: &str, id: &str| serde_json::json!({"name": name, "value": "", "value_source": [{"secret_key_ref": [{"secret": id, "version": "latest"}]}]});
+        let literal =
+            |name: &str| serde_json::json!({"name": name, "value": "x", "value_source": []});
+        let cases = [
+            // A secret, a literal, and a secret replaced by a later literal of its name.
+            serde_json::json!([
+                secret("A", "projects/p/secrets/a"),
+                literal("B"),
+                secret("C", "c"),
+                literal("C")
+            ]),
+            // An item without a name makes the env unknown: no secrets from it.
+            serde_json::json!([secret("A", "a"), {"value": "x"}]),
+            serde_json::json!([]),
+        ];
+        for env in cases {
+            let r = service(
+                "google_cloud_run_v2_service",
+                serde_json::json!({"name": "s", "template": [{
+                    "containers": [{"image": "i", "env": env.clone()}],
+                    "volumes": [{"name": "v", "secret": [{"secret": "projects/p/secrets/vol"}]}]
+                }]}),
+            );
+            let mut modelled: Vec<String> = containers(&run_scope(&r), paths_for(&r.rtype))
+                .into_iter()
+                .filter_map(|c| c.env.known().cloned())
+                .flat_map(|env| env.into_values())
+                .filter_map(|var| match var.value {
+                    EnvValue::Secret { secret, .. } => secret,
+                    _ => None,
+                })
+                .collect();
+            modelled.push("vol".into());
+            modelled.sort();
+            assert_eq!(secret_values(&r), modelled, "{env}");
+        }
+    }
 }
