@@ -52,8 +52,9 @@ pub struct ProviderCfg {
     pub region: Value,
 }
 
-/// Resources of an instance by (mode, type, name), evaluated on first use.
-type ResourceMemo = HashMap<(Mode, String, String), Slot<Rc<ResResult>>>;
+/// Resources of an instance by their position in the module's declarations, evaluated on
+/// first use (`None` until then).
+type ResourceMemo = Vec<Option<Slot<Rc<ResResult>>>>;
 
 /// The instances a `count` or `for_each` gives: key, `each` (key, value), `count.index`.
 type Expansion = Vec<(InstanceKey, Option<(Value, Value)>, Option<f64>)>;
@@ -361,6 +362,7 @@ impl Instance {
         providers: BTreeMap<String, ProviderCfg>,
     ) -> Result<Rc<Instance>> {
         check_locals_acyclic(&def)?;
+        let def_resources = def.resources.len();
         let inst = Rc::new(Instance {
             loader,
             def,
@@ -371,7 +373,7 @@ impl Instance {
             var_spans,
             providers,
             locals: RefCell::new(BTreeMap::new()),
-            resources: RefCell::new(HashMap::new()),
+            resources: RefCell::new((0..def_resources).map(|_| None).collect()),
             modules: RefCell::new(BTreeMap::new()),
         });
         Ok(inst)
@@ -473,8 +475,18 @@ impl Instance {
         name: &str,
         range: Option<Range<usize>>,
     ) -> Result<Rc<ResResult>, EvalError> {
-        let key = (mode, rtype.to_string(), name.to_string());
-        match self.resources.borrow().get(&key) {
+        let Some(at) = self
+            .def
+            .resources
+            .iter()
+            .position(|r| r.mode == mode && r.rtype == rtype && r.name == name)
+        else {
+            return Err(EvalError::new(
+                format!("undeclared resource `{rtype}.{name}`"),
+                range,
+            ));
+        };
+        match &self.resources.borrow()[at] {
             Some(Slot::Done(r)) => return Ok(r.clone()),
             Some(Slot::InProgress) => {
                 return Err(EvalError::new(
@@ -484,30 +496,16 @@ impl Instance {
             }
             None => {}
         }
-        let Some(def) = self
-            .def
-            .resources
-            .iter()
-            .find(|r| r.mode == mode && r.rtype == rtype && r.name == name)
-        else {
-            return Err(EvalError::new(
-                format!("undeclared resource `{rtype}.{name}`"),
-                range,
-            ));
-        };
+        let def = &self.def.resources[at];
         let Some(_depth) = self
             .loader
             .enter(|| too_deep(&self.def, &def.loc, &format!("{rtype}.{name}")))
         else {
             return Err(EvalError::new("references nest too deep", range));
         };
-        self.resources
-            .borrow_mut()
-            .insert(key.clone(), Slot::InProgress);
+        self.resources.borrow_mut()[at] = Some(Slot::InProgress);
         let result = Rc::new(self.expand_resource(def));
-        self.resources
-            .borrow_mut()
-            .insert(key, Slot::Done(result.clone()));
+        self.resources.borrow_mut()[at] = Some(Slot::Done(result.clone()));
         Ok(result)
     }
 
@@ -635,7 +633,7 @@ impl Instance {
             &def.loc,
             &format!("`{local}`"),
         );
-        let mut entries = Vec::new();
+        let mut entries = Vec::with_capacity(keys.as_ref().map_or(1, Vec::len));
         let keyed = match keys {
             None => {
                 entries.push(self.resource_instance(def, &base, None, None, None));
@@ -1292,12 +1290,39 @@ impl Instance {
         Ok(())
     }
 
+    /// How many resource instances `collect` will move out.
+    pub fn count(&self) -> usize {
+        let own: usize = self
+            .resources
+            .borrow()
+            .iter()
+            .map(|slot| match slot {
+                Some(Slot::Done(r)) => r.entries.borrow().len(),
+                _ => 0,
+            })
+            .sum();
+        let below: usize = self
+            .modules
+            .borrow()
+            .values()
+            .map(|slot| match slot {
+                Slot::Done(m) => m.children.iter().map(|c| c.count()).sum(),
+                Slot::InProgress => 0,
+            })
+            .sum();
+        own + below
+    }
+
     /// Moves the resources out, in declaration order, once `evaluate_all` has run: their
     /// markers are stripped, and the values of types the model does not read dropped.
     pub fn collect(&self, out: &mut Vec<Resource>) {
-        for def in &self.def.resources {
-            let key = (def.mode, def.rtype.clone(), def.name.clone());
-            if let Some(Slot::Done(r)) = self.resources.borrow().get(&key) {
+        for (def, slot) in self
+            .def
+            .resources
+            .iter()
+            .zip(self.resources.borrow().iter())
+        {
+            if let Some(Slot::Done(r)) = slot {
                 let keep = def.mode == Mode::Managed && crate::load::model_reads(&def.rtype);
                 for mut entry in r.entries.take() {
                     if keep {

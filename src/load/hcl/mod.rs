@@ -580,7 +580,7 @@ fn evaluate_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
         return Err(e);
     }
     evaluated?;
-    let mut resources = Vec::new();
+    let mut resources = Vec::with_capacity(root.count());
     root.collect(&mut resources);
     // A limit exceeded inside an expression was noted where it happened (with its place);
     // it ends the evaluation as an error, at that place.
