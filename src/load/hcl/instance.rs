@@ -814,9 +814,11 @@ impl Instance {
                     };
                     let mut inner = crate::value::Map::new();
                     self.body_into(ev, file, &b.body, &mut sub, &mut inner, depth + 1, false);
+                    // Most block types are written once: room for one, not the four a
+                    // first push reserves.
                     config
                         .blocks
-                        .entry_or_insert_with(ident, Vec::new)
+                        .entry_or_insert_with(ident, || Vec::with_capacity(1))
                         .push(sub);
                     push_block(out, ident, Value::Map(inner));
                 }
@@ -1395,7 +1397,7 @@ fn mark_reference(v: &mut Value, path: &mut String) {
 }
 
 fn push_block(out: &mut crate::value::Map, ident: &str, block: Value) {
-    match out.entry_or_insert_with(ident, || Value::List(Vec::new())) {
+    match out.entry_or_insert_with(ident, || Value::List(Vec::with_capacity(1))) {
         Value::List(l) => l.push(block),
         other => *other = Value::List(vec![block]),
     }
