@@ -131,6 +131,7 @@ fn model_env(spec: &EnvSpec, mut inventory: Inventory, values: Values) -> Loaded
         for r in &mut inventory.resources {
             r.values = crate::value::Value::Null;
         }
+        crate::trace::mark(format_args!("values of {} freed", spec.name));
     }
     LoadedEnv {
         spec: spec.clone(),
