@@ -107,10 +107,14 @@ fn build_harness() -> Result<Harness, String> {
         "registry.terraform.io/hashicorp/google/{PROVIDER_VERSION}/{platform}"
     ));
     std::fs::create_dir_all(&pkg).unwrap();
-    // Copied beside and renamed into place, so that a concurrent run never sees half a binary.
+    // Copied outside the package directory (which Terraform reads whole) and renamed into
+    // place, so that a concurrent run never sees half a binary or a stray file.
     let installed = pkg.join(format!("terraform-provider-google_v{PROVIDER_VERSION}"));
-    let partial = installed.with_extension(format!("partial-{}", std::process::id()));
-    std::fs::copy(&binary, &partial).unwrap();
+    let partial = dir.join(format!("provider.partial-{}", std::process::id()));
+    if let Err(e) = std::fs::copy(&binary, &partial) {
+        let _ = std::fs::remove_file(&partial);
+        panic!("cannot install the fake provider in {}: {e}", dir.display());
+    }
     std::fs::rename(&partial, &installed).unwrap();
     let cli_config = dir.join("terraformrc");
     let partial = dir.join(format!("terraformrc.partial-{}", std::process::id()));

@@ -65,26 +65,40 @@ pub trait Context {
         range: Option<Range<usize>>,
     ) -> Result<(Value, bool), EvalError>;
 
-    /// Resolves a root name and as much of the traversal after it as can be followed where the
-    /// value lives, copying only what `path` leads to. Returns the value and how many steps
-    /// were used; the evaluator applies the rest. Contexts whose values are small keep the
-    /// default, which uses at most the first attribute.
-    fn root_path(
-        &self,
-        name: &str,
-        path: &[PathKey<'_>],
-        range: Option<Range<usize>>,
-    ) -> Result<(Value, usize), EvalError> {
-        let attr = match path.first() {
-            Some(PathKey::Attr(a)) => Some(*a),
-            _ => None,
-        };
-        self.root(name, attr, range)
-            .map(|(v, used)| (v, usize::from(used)))
+    /// Resolves a root as [`Context::root`] does, but leaves its value where it lives, to be
+    /// read in place: `google_service_account.sa.email` then copies an email, not the service
+    /// account. None where the root is not kept in place; the evaluator then asks `root`.
+    fn root_in_place<'s>(
+        &'s self,
+        _name: &str,
+        _attr: Option<&str>,
+        _range: Option<Range<usize>>,
+    ) -> Result<Option<InPlaceRoot<'s>>, EvalError> {
+        Ok(None)
     }
 
     /// The module's directory, for `file()` and `templatefile()`.
     fn base_dir(&self) -> &Path;
+}
+
+/// A root read in place, and whether it used the attribute after the root name.
+pub type InPlaceRoot<'s> = (Box<dyn InPlace + 's>, bool);
+
+/// A value read where it lives (a variable, a local, a resource's instances).
+pub trait InPlace {
+    /// Follows `path` as far as [`walk`] would and passes what it reached, and how many steps
+    /// that took, to `reached`.
+    fn walk_with(&self, path: &[PathKey<'_>], reached: &mut dyn FnMut(&Value, usize));
+}
+
+/// A borrowed value, read in place.
+pub struct ByRef<'v>(pub &'v Value);
+
+impl InPlace for ByRef<'_> {
+    fn walk_with(&self, path: &[PathKey<'_>], reached: &mut dyn FnMut(&Value, usize)) {
+        let (at, used) = walk(self.0, path);
+        reached(at, used);
+    }
 }
 
 /// One step of a traversal, its index already evaluated.
@@ -94,12 +108,11 @@ pub enum PathKey<'e> {
     Key(Value),
 }
 
-/// Follows `path` from `v` while each step reaches an element that exists, then copies only
-/// that element. Where a step cannot be taken here (a missing attribute, an unknown, a type
-/// that does not fit) it is left to the caller, which applies it and the rest to the copy with
-/// the usual results and errors: the outcome is the same as copying `v` whole and applying
-/// every step, without copying a resource to read its name.
-pub fn narrow(v: &Value, path: &[PathKey<'_>]) -> (Value, usize) {
+/// Follows `path` from `v` while each step reaches an element that exists. A step not taken
+/// here (a missing attribute, an unknown, a type that does not fit) is left to the evaluator,
+/// which applies it to a copy of what was reached with the usual results and errors: the
+/// outcome is that of copying `v` whole and applying every step.
+pub fn walk<'v>(v: &'v Value, path: &[PathKey<'_>]) -> (&'v Value, usize) {
     let mut at = v;
     let mut used = 0;
     for step in path {
@@ -119,7 +132,7 @@ pub fn narrow(v: &Value, path: &[PathKey<'_>]) -> (Value, usize) {
             None => break,
         }
     }
-    (at.clone(), used)
+    (at, used)
 }
 
 /// Evaluates expressions of one scope, with the iterator variables of enclosing `for`
@@ -231,7 +244,7 @@ impl<'c> Evaluator<'c> {
             Expression::StringTemplate(t) => self.template(t),
             Expression::HeredocTemplate(h) => self.template(&h.template),
             Expression::Parenthesis(p) => self.eval(p.inner()),
-            Expression::Variable(v) => self.variable(v.as_str(), &[], e.span()).map(|(v, _)| v),
+            Expression::Variable(v) => self.variable(v.as_str(), None, e.span()).map(|(v, _)| v),
             Expression::Traversal(t) => self.traversal(t),
             Expression::Conditional(c) => {
                 let cond = self.eval(&c.cond_expr)?;
@@ -291,55 +304,86 @@ impl<'c> Evaluator<'c> {
     fn variable(
         &mut self,
         name: &str,
-        path: &[PathKey<'_>],
+        attr: Option<&str>,
         range: Option<Range<usize>>,
-    ) -> Result<(Value, usize), EvalError> {
+    ) -> Result<(Value, bool), EvalError> {
         if let Some((_, v)) = self.iter_vars.iter().rev().find(|(n, _)| n == name) {
-            return Ok(narrow(v, path));
+            return Ok((v.clone(), false));
         }
-        self.ctx.root_path(name, path, range)
+        self.ctx.root(name, attr, range)
+    }
+
+    /// Takes the steps before any splat on a root read in place, in order (an index is
+    /// evaluated when its step comes, as for a copied root), while each leads to an element
+    /// that exists; copies what they reached, and applies the first step that could not be
+    /// taken to the copy. Returns the value and how many operators were applied.
+    fn steps_in_place(
+        &mut self,
+        t: &hcl_edit::expr::Traversal,
+        root: &dyn InPlace,
+        ops: &[hcl_edit::repr::Decorated<TraversalOperator>],
+    ) -> Result<(Value, usize), EvalError> {
+        let mut path: Vec<PathKey<'_>> = Vec::with_capacity(ops.len());
+        for op in ops {
+            let key = match op.value() {
+                TraversalOperator::GetAttr(a) => PathKey::Attr(a.as_str()),
+                TraversalOperator::Index(ix) => PathKey::Key(self.eval(ix)?),
+                TraversalOperator::LegacyIndex(n) => PathKey::Key(Value::Number(*n.value() as f64)),
+                TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => break,
+            };
+            path.push(key);
+            let mut used = 0;
+            root.walk_with(&path, &mut |_, u| used = u);
+            if used < path.len() {
+                // This step is not taken in place: copy what the steps before it reached and
+                // apply it to the copy, for its usual result or error.
+                let mut v = Value::Null;
+                root.walk_with(&path[..path.len() - 1], &mut |at, _| v = at.clone());
+                let v = match (path.pop().expect("pushed"), op.value()) {
+                    (PathKey::Attr(a), _) => get_attr(v, a, op.span().or_else(|| t.span()))?,
+                    (PathKey::Key(key), TraversalOperator::Index(ix)) => index(v, &key, ix.span())?,
+                    (PathKey::Key(key), _) => index(v, &key, t.span())?,
+                };
+                return Ok((v, path.len() + 1));
+            }
+        }
+        let mut v = Value::Null;
+        root.walk_with(&path, &mut |at, _| v = at.clone());
+        Ok((v, path.len()))
     }
 
     fn traversal(&mut self, t: &hcl_edit::expr::Traversal) -> EvalResult {
         let mut ops: &[hcl_edit::repr::Decorated<TraversalOperator>] = &t.operators;
         let mut value = match &t.expr {
             Expression::Variable(v) => {
-                // The steps before any splat are handed to where the root's value lives, so
-                // that only the part they lead to is copied.
-                let plain = ops
-                    .iter()
-                    .take_while(|o| {
-                        !matches!(
-                            o.value(),
-                            TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_)
-                        )
-                    })
-                    .count();
-                let mut path = Vec::with_capacity(plain);
-                for op in &ops[..plain] {
-                    path.push(match op.value() {
-                        TraversalOperator::GetAttr(a) => PathKey::Attr(a.as_str()),
-                        TraversalOperator::Index(ix) => PathKey::Key(self.eval(ix)?),
-                        TraversalOperator::LegacyIndex(n) => {
-                            PathKey::Key(Value::Number(*n.value() as f64))
+                let first_attr = match ops.first().map(|o| o.value()) {
+                    Some(TraversalOperator::GetAttr(a)) => Some(a.as_str()),
+                    _ => None,
+                };
+                let iter_var = self.iter_vars.iter().any(|(n, _)| n == v.as_str());
+                let in_place = if iter_var {
+                    None
+                } else {
+                    self.ctx
+                        .root_in_place(v.as_str(), first_attr, t.expr.span())?
+                };
+                match in_place {
+                    Some((root, consumed)) => {
+                        if consumed {
+                            ops = &ops[1..];
                         }
-                        TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => {
-                            unreachable!("splats end the plain steps")
+                        let (v, taken) = self.steps_in_place(t, root.as_ref(), ops)?;
+                        ops = &ops[taken..];
+                        v
+                    }
+                    None => {
+                        let (v, consumed) = self.variable(v.as_str(), first_attr, t.expr.span())?;
+                        if consumed {
+                            ops = &ops[1..];
                         }
-                    });
+                        v
+                    }
                 }
-                let (mut v, used) = self.variable(v.as_str(), &path, t.expr.span())?;
-                for (step, op) in path.iter().zip(ops).skip(used) {
-                    v = match (step, op.value()) {
-                        (PathKey::Attr(a), _) => get_attr(v, a, op.span().or_else(|| t.span()))?,
-                        (PathKey::Key(key), TraversalOperator::Index(ix)) => {
-                            index(v, key, ix.span())?
-                        }
-                        (PathKey::Key(key), _) => index(v, key, t.span())?,
-                    };
-                }
-                ops = &ops[plain..];
-                v
             }
             other => self.eval(other)?,
         };

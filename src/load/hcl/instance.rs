@@ -15,7 +15,9 @@ use hcl_edit::expr::Expression;
 use hcl_edit::structure::{Body, Structure};
 
 use super::Loader;
-use super::eval::{self, Context, EvalError, Evaluator, PathKey, RESOURCE_MARKER, Step};
+use super::eval::{
+    self, ByRef, Context, EvalError, Evaluator, InPlace, PathKey, RESOURCE_MARKER, Step,
+};
 use super::files::{Loc, ModuleCallDef, ModuleDef, ResourceDef};
 use crate::error::{Error, Result};
 use crate::inventory::{Action, ConfigBody, ConfigExpr, InstanceKey, LoadNote, Mode, Resource};
@@ -90,18 +92,19 @@ impl ResResult {
             ),
         }
     }
+}
 
-    /// The reference followed along `path` where the instances live (see [`eval::narrow`]):
-    /// `google_x.y["a"].id` copies an id. A first step that names no instance is left to the
-    /// evaluator, on the whole reference, for its usual result or error.
-    fn narrow(&self, path: &[PathKey<'_>]) -> (Value, usize) {
+/// A resource's instances, read in place: `google_x.y["a"].id` copies an id. A first step
+/// that names no instance reaches the whole reference (built for the purpose), on which the
+/// evaluator applies it for its usual result or error.
+impl InPlace for Rc<ResResult> {
+    fn walk_with(&self, path: &[PathKey<'_>], reached: &mut dyn FnMut(&Value, usize)) {
         let entries = self.entries.borrow();
         let instance = match (&self.keyed, path.first()) {
             (Keyed::Single, _) => {
-                return match entries.first() {
-                    Some(e) => eval::narrow(&e.values, path),
-                    None => (Value::Null, 0),
-                };
+                let (at, used) =
+                    eval::walk(entries.first().map_or(&Value::Null, |e| &e.values), path);
+                return reached(at, used);
             }
             (Keyed::Count, Some(PathKey::Key(Value::Number(n))))
                 if *n >= 0.0 && n.fract() == 0.0 =>
@@ -115,13 +118,39 @@ impl ResResult {
         };
         match instance {
             Some(e) => {
-                let (v, used) = eval::narrow(&e.values, &path[1..]);
-                (v, used + 1)
+                let (at, used) = eval::walk(&e.values, &path[1..]);
+                reached(at, used + 1);
             }
             None => {
                 drop(entries);
-                (self.reference(), 0)
+                reached(&self.reference(), 0);
             }
+        }
+    }
+}
+
+/// A module's outputs, read in place.
+impl InPlace for Rc<ModResult> {
+    fn walk_with(&self, path: &[PathKey<'_>], reached: &mut dyn FnMut(&Value, usize)) {
+        let (at, used) = eval::walk(&self.outputs, path);
+        reached(at, used);
+    }
+}
+
+/// A local value, evaluated already, read in place.
+struct LocalRef<'i> {
+    inst: &'i Instance,
+    name: &'i str,
+}
+
+impl InPlace for LocalRef<'_> {
+    fn walk_with(&self, path: &[PathKey<'_>], reached: &mut dyn FnMut(&Value, usize)) {
+        match self.inst.locals.borrow().get(self.name) {
+            Some(Slot::Done(v)) => {
+                let (at, used) = eval::walk(v, path);
+                reached(at, used);
+            }
+            _ => reached(&Value::Unknown, 0),
         }
     }
 }
@@ -189,7 +218,7 @@ impl Context for Scope<'_> {
             }
             "local" => {
                 let a = need("a local value name")?;
-                inst.local(a, &[], range).map(|(v, _)| (v, true))
+                inst.local(a, range).map(|v| (v, true))
             }
             "each" => match &self.each {
                 Some((k, v)) => Ok((
@@ -291,57 +320,45 @@ impl Context for Scope<'_> {
         }
     }
 
-    /// Variables, locals, `each`, module outputs and resources are followed where they live:
-    /// `google_service_account.sa.email` copies an email, not the service account.
-    fn root_path(
-        &self,
+    /// Variables, locals, `each`, module outputs and resources are read in place; any other
+    /// root, or a reference `root` refuses, goes through `root`.
+    fn root_in_place<'s>(
+        &'s self,
         name: &str,
-        path: &[PathKey<'_>],
+        attr: Option<&str>,
         range: Option<Range<usize>>,
-    ) -> Result<(Value, usize), EvalError> {
+    ) -> Result<Option<eval::InPlaceRoot<'s>>, EvalError> {
         let inst = self.inst;
-        let (Some(PathKey::Attr(attr)), rest) = (path.first(), path.get(1..).unwrap_or_default())
-        else {
-            return self.root(name, None, range).map(|(v, _)| (v, 0));
-        };
-        let (value, used) = match name {
+        let Some(attr) = attr else { return Ok(None) };
+        let found: Box<dyn InPlace + 's> = match name {
             "var" => match inst.vars.get(attr) {
-                Some(v) => eval::narrow(v, rest),
-                None => return self.root(name, Some(attr), range).map(|(v, _)| (v, 1)),
+                Some(v) => Box::new(ByRef(v)),
+                None => return Ok(None),
             },
-            "local" => inst.local(attr, rest, range)?,
-            "each" => match (&self.each, *attr) {
-                (Some((k, _)), "key") => eval::narrow(k, rest),
-                (Some((_, v)), "value") => eval::narrow(v, rest),
-                _ => {
-                    return self
-                        .root(name, Some(attr), range)
-                        .map(|(v, used)| (v, usize::from(used)));
-                }
+            "local" => {
+                let name = inst.local_evaluated(attr, range)?;
+                Box::new(LocalRef { inst, name })
+            }
+            "each" => match (&self.each, attr) {
+                (Some((k, _)), "key") => Box::new(ByRef(k)),
+                (Some((_, v)), "value") => Box::new(ByRef(v)),
+                _ => return Ok(None),
             },
-            "module" => {
-                let m = inst.module_result(attr, range)?;
-                eval::narrow(&m.outputs, rest)
-            }
-            "count" | "path" | "terraform" | "data" | "self" => {
-                return self
-                    .root(name, Some(attr), range)
-                    .map(|(v, used)| (v, usize::from(used)));
-            }
+            "module" => Box::new(inst.module_result(attr, range)?),
+            "count" | "path" | "terraform" | "data" | "self" => return Ok(None),
             rtype => {
                 if !inst
                     .def
                     .resources
                     .iter()
-                    .any(|r| r.mode == Mode::Managed && r.rtype == rtype && r.name == *attr)
+                    .any(|r| r.mode == Mode::Managed && r.rtype == rtype && r.name == attr)
                 {
-                    return self.root(name, Some(attr), range).map(|(v, _)| (v, 1));
+                    return Ok(None);
                 }
-                let r = inst.resource(Mode::Managed, rtype, attr, range)?;
-                r.narrow(rest)
+                Box::new(inst.resource(Mode::Managed, rtype, attr, range)?)
             }
         };
-        Ok((value, used + 1))
+        Ok(Some((found, true)))
     }
 
     fn base_dir(&self) -> &Path {
@@ -407,16 +424,25 @@ impl Instance {
         });
     }
 
-    /// A local value, evaluated on first use, and as much of `path` after it as leads to an
-    /// existing element (see [`eval::narrow`]).
-    fn local(
-        &self,
-        name: &str,
-        path: &[PathKey<'_>],
-        range: Option<Range<usize>>,
-    ) -> Result<(Value, usize), EvalError> {
+    /// A local value, evaluated on first use.
+    fn local(&self, name: &str, range: Option<Range<usize>>) -> Result<Value, EvalError> {
+        let name = self.local_evaluated(name, range)?;
         match self.locals.borrow().get(name) {
-            Some(Slot::Done(v)) => return Ok(eval::narrow(v, path)),
+            Some(Slot::Done(v)) => Ok(v.clone()),
+            _ => Ok(Value::Unknown),
+        }
+    }
+
+    /// Evaluates a local value unless it was already, and gives its declared name.
+    fn local_evaluated(&self, name: &str, range: Option<Range<usize>>) -> Result<&str, EvalError> {
+        let Some(def) = self.def.locals.iter().find(|l| l.name == name) else {
+            return Err(EvalError::new(
+                format!("undeclared local value `local.{name}`"),
+                range,
+            ));
+        };
+        match self.locals.borrow().get(name) {
+            Some(Slot::Done(_)) => return Ok(&def.name),
             Some(Slot::InProgress) => {
                 // Cycles are rejected up front; this guards against ones through resources.
                 return Err(EvalError::new(
@@ -426,12 +452,6 @@ impl Instance {
             }
             None => {}
         }
-        let Some(def) = self.def.locals.iter().find(|l| l.name == name) else {
-            return Err(EvalError::new(
-                format!("undeclared local value `local.{name}`"),
-                range,
-            ));
-        };
         let Some(_depth) = self
             .loader
             .enter(|| too_deep(&self.def, &def.loc, &format!("local.{name}")))
@@ -449,11 +469,10 @@ impl Instance {
                 Value::Unknown
             }
         };
-        let found = eval::narrow(&v, path);
         self.locals
             .borrow_mut()
             .insert(name.to_string(), Slot::Done(v));
-        Ok(found)
+        Ok(&def.name)
     }
 
     /// The value references to a resource see.
@@ -1273,7 +1292,6 @@ impl Instance {
         Value::Map(out)
     }
 
-    /// Evaluates everything in this instance and its children, collecting resources.
     /// Evaluates every resource and module of this instance and those below it that nothing
     /// referred to yet.
     pub fn evaluate_all(&self) -> Result<()> {

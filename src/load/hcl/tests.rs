@@ -566,3 +566,58 @@ fn huge_for_each_is_bounded() {
     assert!(e.contains("main.tf:1:1"), "{e}");
     assert!(e.contains("expands to 1000000 instances"), "{e}");
 }
+
+/// References are read in place (only what a path leads to is copied), but the steps and their
+/// index expressions are still taken in order: the first step that fails is the one reported,
+/// and an index after it is never evaluated.
+#[test]
+fn reference_steps_are_taken_in_order() {
+    let inv = load(&[(
+        "main.tf",
+        r#"
+variable "names" {
+  default = { a = "svc-a" }
+}
+locals {
+  m   = { a = { name = "x" } }
+  bad = 1 / 0
+}
+resource "google_service_account" "sa" {
+  for_each   = toset(["a", "b"])
+  account_id = "sa-${each.key}"
+  project    = "p"
+}
+resource "google_cloud_run_v2_service" "svc" {
+  name     = var.names["a"]
+  location = local.m.b[var.nope]
+  ingress  = local.m.a.name
+  template {
+    service_account = google_service_account.sa["b"].email
+    containers {
+      image = local.m.a.missing[local.bad]
+    }
+  }
+}
+"#,
+    )]);
+    let svc = resource(&inv, "google_cloud_run_v2_service.svc");
+    assert_eq!(svc.values.get("name"), Some(&s("svc-a")));
+    assert_eq!(svc.values.get("ingress"), Some(&s("x")));
+    assert_eq!(
+        svc.values
+            .lookup(&["template".into(), 0.into(), "service_account".into()]),
+        Lookup::Set(&s("sa-b@p.iam.gserviceaccount.com"))
+    );
+    let notes: Vec<&str> = inv.notes.iter().map(|n| n.message.as_str()).collect();
+    assert!(
+        notes
+            .iter()
+            .any(|n| n.contains("`location`") && n.contains("no attribute `b`")),
+        "{notes:?}"
+    );
+    assert!(!notes.iter().any(|n| n.contains("var.nope")), "{notes:?}");
+    assert!(
+        !notes.iter().any(|n| n.contains("local.bad")),
+        "an index after a failed step was evaluated: {notes:?}"
+    );
+}
