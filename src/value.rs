@@ -423,7 +423,7 @@ impl Value {
                     .iter()
                     .map(|(k, item)| {
                         (
-                            k.clone(),
+                            k.as_str(),
                             Value::from_json_marked(
                                 item,
                                 unknown.and_then(|u| u.get(k)),
@@ -438,7 +438,7 @@ impl Value {
                         if !map.contains_key(k) {
                             let filled = unknown_only(mark);
                             if let Some(filled) = filled {
-                                map.insert(k.clone(), filled);
+                                map.insert(k.as_str(), filled);
                             }
                         }
                     }
@@ -753,7 +753,7 @@ impl Value {
                         if !m.contains_key(k)
                             && let Some(filled) = unknown_only(mark)
                         {
-                            m.insert(k.clone(), filled);
+                            m.insert(k.as_str(), filled);
                         }
                     }
                 }

@@ -726,7 +726,7 @@ impl Instance {
             plan_time_computed(&def.rtype, m);
             for (t, attr) in SENSITIVE_ATTRIBUTES {
                 if *t == def.rtype && m.contains_key(attr) {
-                    m.insert((*attr).to_string(), Value::Sensitive);
+                    m.insert(*attr, Value::Sensitive);
                 }
             }
         }
@@ -809,10 +809,10 @@ impl Instance {
                         references: self.references(ev, &a.value),
                         span,
                     };
-                    config.attributes.insert(key.to_string(), expr);
+                    config.attributes.insert(key, expr);
                     // `attr = null` is the same as not writing it.
                     if !matches!(value, Value::Null) {
-                        out.insert(key.to_string(), value);
+                        out.insert(key, value);
                     }
                 }
                 Structure::Block(b) => {
@@ -888,7 +888,7 @@ impl Instance {
             _ => {
                 // Unknown content: the configuration does not show what the block holds.
                 config.dynamic_blocks.push(label.to_string());
-                out.insert(label.to_string(), Value::Unknown);
+                out.insert(label, Value::Unknown);
                 return;
             }
         };
@@ -1399,7 +1399,7 @@ fn mark_reference(v: &mut Value, path: &mut String) {
                     path.truncate(len);
                 }
             }
-            m.insert(RESOURCE_MARKER.to_string(), Value::String(path.clone()));
+            m.insert(RESOURCE_MARKER, Value::String(path.clone()));
         }
         Value::List(l) => {
             for (i, x) in l.iter_mut().enumerate() {
