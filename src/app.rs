@@ -38,8 +38,7 @@ pub enum Values {
     /// `check --only-changed`, whose scope follows the graph's value links).
     Keep,
     /// `check` reads only models: an environment's values (most of its memory) are freed as
-    /// soon as its model is built, while the next file loads, which lowers peak memory by
-    /// about a third on large plans.
+    /// soon as its model is built, and the report is rendered into the memory they held.
     DropAfterModel,
 }
 

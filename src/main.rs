@@ -20,7 +20,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     tfparity::trace::init();
-    tfparity::allocator::return_freed_memory_at_once();
+    tfparity::allocator::keep_freed_memory();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,

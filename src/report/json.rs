@@ -204,7 +204,7 @@ pub fn render_parts(report: &Report) -> Vec<Vec<u8>> {
             out.extend_from_slice(if i == 0 { b"\n" } else { b",\n" });
             out.extend_from_slice(b"    ");
             parts.push(std::mem::take(&mut out));
-            parts.push(check);
+            parts.extend(check);
         }
         out.extend_from_slice(b"\n  ]");
     }
@@ -223,9 +223,9 @@ fn field<T: Serialize>(out: &mut Vec<u8>, key: &str, value: &T, first: bool) {
     pretty::render_into(out, value, 1);
 }
 
-/// Each check rendered as an element of the top-level `checks` array (depth 2), the larger
-/// ones shared out between two threads.
-fn render_checks(checks: &[Check<'_>]) -> Vec<Vec<u8>> {
+/// Each check rendered as an element of the top-level `checks` array (depth 2), in chunks,
+/// the larger checks shared out between two threads.
+fn render_checks(checks: &[Check<'_>]) -> Vec<Vec<Vec<u8>>> {
     let mut order: Vec<usize> = (0..checks.len()).collect();
     order.sort_by_key(|&i| std::cmp::Reverse(checks[i].findings.len()));
     let (mut mine, mut theirs) = (Vec::new(), Vec::new());
@@ -240,12 +240,12 @@ fn render_checks(checks: &[Check<'_>]) -> Vec<Vec<u8>> {
             load_theirs += weight;
         }
     }
-    let render = |list: &[usize]| -> Vec<(usize, Vec<u8>)> {
+    let render = |list: &[usize]| -> Vec<(usize, Vec<Vec<u8>>)> {
         list.iter()
             .map(|&i| {
-                let mut buf = Vec::new();
-                pretty::render_into(&mut buf, &checks[i], 2);
-                (i, buf)
+                let mut chunks = Chunks::default();
+                pretty::render_into(&mut chunks, &checks[i], 2);
+                (i, chunks.finish())
             })
             .collect()
     };
@@ -256,5 +256,72 @@ fn render_checks(checks: &[Check<'_>]) -> Vec<Vec<u8>> {
         all
     });
     all.sort_by_key(|(i, _)| *i);
-    all.into_iter().map(|(_, buf)| buf).collect()
+    all.into_iter().map(|(_, chunks)| chunks).collect()
+}
+
+/// Output collected in chunks of a fixed size rather than one growing buffer: a check's
+/// findings can be tens of MB, and a buffer grown by doubling copies itself at each step and
+/// needs fresh memory for every new size, while chunks this size fit the pages freed by the
+/// environments' values.
+#[derive(Default)]
+struct Chunks {
+    full: Vec<Vec<u8>>,
+    current: Vec<u8>,
+}
+
+impl Chunks {
+    const SIZE: usize = 32 * 1024;
+
+    fn finish(mut self) -> Vec<Vec<u8>> {
+        if !self.current.is_empty() {
+            self.full.push(self.current);
+        }
+        self.full
+    }
+}
+
+impl std::io::Write for Chunks {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.current.len() == self.current.capacity() {
+            let next = Vec::with_capacity(Self::SIZE.max(buf.len()));
+            let done = std::mem::replace(&mut self.current, next);
+            if !done.is_empty() {
+                self.full.push(done);
+            }
+        }
+        let n = buf.len().min(self.current.capacity() - self.current.len());
+        self.current.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Chunks;
+    use std::io::Write;
+
+    #[test]
+    fn chunks_keep_every_byte_in_order() {
+        let mut chunks = Chunks::default();
+        let mut expected = Vec::new();
+        // Small writes that straddle chunk boundaries, and one larger than a chunk.
+        for i in 0..20_000u32 {
+            let piece = format!("{i},");
+            chunks.write_all(piece.as_bytes()).unwrap();
+            expected.extend_from_slice(piece.as_bytes());
+        }
+        let big = vec![b'x'; Chunks::SIZE * 3 + 7];
+        chunks.write_all(&big).unwrap();
+        expected.extend_from_slice(&big);
+        chunks.write_all(b"end").unwrap();
+        expected.extend_from_slice(b"end");
+        let parts = chunks.finish();
+        assert!(parts.len() > 3);
+        assert!(parts.iter().all(|p| !p.is_empty()));
+        assert_eq!(parts.concat(), expected);
+    }
 }

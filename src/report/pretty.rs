@@ -116,7 +116,7 @@ impl Formatter for Pretty {
 }
 
 /// Appends `value` to `out`, rendered as if `depth` levels deep.
-pub fn render_into<T: Serialize + ?Sized>(out: &mut Vec<u8>, value: &T, depth: usize) {
+pub fn render_into<T: Serialize + ?Sized>(out: impl std::io::Write, value: &T, depth: usize) {
     let mut ser = serde_json::Serializer::with_formatter(out, Pretty::at(depth));
     value.serialize(&mut ser).expect("report values serialise");
 }
