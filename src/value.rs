@@ -70,6 +70,12 @@ impl<V> Map<V> {
         Map { entries }
     }
 
+    /// Builds a map from entries already sorted by key, without repeats.
+    pub fn from_sorted(entries: Vec<(Key, V)>) -> Self {
+        debug_assert!(entries.is_sorted_by(|a, b| a.0 < b.0));
+        Map { entries }
+    }
+
     fn find(&self, key: &str) -> Result<usize, usize> {
         self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
     }

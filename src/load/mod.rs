@@ -2,6 +2,7 @@
 
 pub mod config;
 pub mod hcl;
+pub mod json_values;
 pub mod jsonscan;
 pub mod plan;
 pub mod stream;
@@ -54,11 +55,25 @@ pub fn model_reads(rtype: &str) -> bool {
 /// short enough that every report stays small and every name fits a table column.
 pub const MAX_STRING_BYTES: usize = u16::MAX as usize;
 
+/// Whether the strings of resource values still need holding to [`MAX_STRING_BYTES`].
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ValueStrings {
+    /// Values were parsed from JSON text that `plan::refuse_long_string` had checked: a
+    /// value cannot hold a string longer than the text it came from, and a longer text was
+    /// searched before parsing. Walking every value again would only cost time.
+    CheckedInText,
+    Unchecked,
+}
+
 /// Refuses what Terraform never writes and what would make later stages unbounded: two
 /// resources at one address (`Inventory::finish` would otherwise keep one of them silently),
 /// or a string longer than [`MAX_STRING_BYTES`]. Every loader calls it before `finish`.
 /// Messages name the place and the attribute, never the value (it may be a secret).
-pub(crate) fn refuse_hostile(path: &Path, resources: &[Resource]) -> Result<()> {
+pub(crate) fn refuse_hostile(
+    path: &Path,
+    resources: &[Resource],
+    strings: ValueStrings,
+) -> Result<()> {
     let place = |r: &Resource| {
         let file = r.span.as_ref().map_or(path, |s| &*s.file);
         InputError::new(file, String::new()).at_span(r.span.as_ref())
@@ -86,7 +101,9 @@ pub(crate) fn refuse_hostile(path: &Path, resources: &[Resource]) -> Result<()> 
             );
             return Err(e.into());
         }
-        if let Some((attr, n)) = long_string(&r.values) {
+        if strings == ValueStrings::Unchecked
+            && let Some((attr, n)) = long_string(&r.values)
+        {
             let mut e = place(r);
             e.message = long_string_message(&attr, &r.address, n);
             return Err(e.into());

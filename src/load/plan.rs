@@ -300,7 +300,7 @@ pub(super) fn load_plan(
             read_values_tree(path, text.as_bytes(), pv, &mut inv, Action::NoOp, &resolver)?;
         }
     }
-    super::refuse_hostile(path, &inv.resources)?;
+    super::refuse_hostile(path, &inv.resources, super::ValueStrings::CheckedInText)?;
     inv.finish();
     Ok(inv)
 }
@@ -423,7 +423,7 @@ pub(super) fn load_state(path: &Path, text: &str, env: &Envelope<'_>) -> Result<
             message: format!("{}: the state is empty", path.display()),
         });
     }
-    super::refuse_hostile(path, &inv.resources)?;
+    super::refuse_hostile(path, &inv.resources, super::ValueStrings::CheckedInText)?;
     inv.finish();
     Ok(inv)
 }
@@ -515,13 +515,19 @@ pub(super) fn marked_values(
     let mut value = match after {
         Some("null") | None => Value::Null,
         Some(raw) => {
-            let mut de = serde_json::Deserializer::from_str(raw);
-            let v = ValueSeed {
-                skip: SKIPPED_ATTRIBUTES,
-            }
-            .deserialize(&mut de)
-            .and_then(|v| de.end().map(|_| v))
-            .map_err(|e| json_error(path, text, raw, &e, "`after`"))?;
+            // serde_json parses what the fast parser leaves to it, and places the errors.
+            let v = match super::json_values::parse(raw, SKIPPED_ATTRIBUTES) {
+                Some(v) => v,
+                None => {
+                    let mut de = serde_json::Deserializer::from_str(raw);
+                    ValueSeed {
+                        skip: SKIPPED_ATTRIBUTES,
+                    }
+                    .deserialize(&mut de)
+                    .and_then(|v| de.end().map(|_| v))
+                    .map_err(|e| json_error(path, text, raw, &e, "`after`"))?
+                }
+            };
             if !matches!(v, Value::Map(_) | Value::Null) {
                 return Err(InputError::new(
                     path,

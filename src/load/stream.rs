@@ -209,7 +209,7 @@ pub fn load_stream(path: &Path, text: &[u8]) -> Result<Inventory> {
         format_version: ui,
         terraform_version: version,
     });
-    super::refuse_hostile(path, &inv.resources)?;
+    super::refuse_hostile(path, &inv.resources, super::ValueStrings::Unchecked)?;
     inv.finish();
     Ok(inv)
 }

@@ -118,7 +118,7 @@ pub(super) fn load_tfstate(path: &Path, text: &[u8], env: &Envelope<'_>) -> Resu
             });
         }
     }
-    super::refuse_hostile(path, &inv.resources)?;
+    super::refuse_hostile(path, &inv.resources, super::ValueStrings::CheckedInText)?;
     inv.finish();
     Ok(inv)
 }

@@ -595,7 +595,7 @@ fn evaluate_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
         };
         return Err(e.into());
     }
-    crate::load::refuse_hostile(dir, &resources)?;
+    crate::load::refuse_hostile(dir, &resources, crate::load::ValueStrings::Unchecked)?;
     let mut inv = Inventory {
         sources: vec![SourceInfo {
             path: dir.to_path_buf(),

@@ -1,0 +1,549 @@
+//! Resource values parsed straight from JSON text into [`Value`]s: the hot path of plan and
+//! state loading (about a fifth of a plan's bytes, in millions of small objects).
+//!
+//! It accepts only what serde_json accepts, and gives up (`None`) on anything else or on
+//! anything it is unsure of (deep nesting, unusual escapes, large or fractional numbers are
+//! handed to serde_json's own number parser). The caller then parses with serde_json, which
+//! gives the same value or the error with its position: this parser never decides an error.
+//! Compared with a serde visitor it saves a dispatch per value, the key's conversions and the
+//! scratch stacks' thread-local lookups, and it checks key order while it reads the keys.
+
+use std::borrow::Cow;
+
+use crate::value::{Key, Map, Value};
+
+/// Parses `text`, one JSON value with optional whitespace around it, skipping the object
+/// fields named in `skip` at any depth. `None` when serde_json must decide.
+pub fn parse(text: &str, skip: &[&str]) -> Option<Value> {
+    let mut p = Parser {
+        text,
+        b: text.as_bytes(),
+        i: 0,
+        depth: 0,
+        skip,
+        skip_lengths: skip
+            .iter()
+            .fold(0, |m, s| m | 1u64.checked_shl(s.len() as u32).unwrap_or(0)),
+        items: Vec::new(),
+        entries: Vec::new(),
+    };
+    let v = p.value()?;
+    p.ws();
+    (p.i == p.b.len()).then_some(v)
+}
+
+/// Nesting this parser goes to before leaving the text to serde_json, whose limit is 128.
+const MAX_DEPTH: usize = 100;
+
+/// Integers of up to this many digits are exact in an f64 and are converted here.
+const EXACT_DIGITS: usize = 15;
+
+struct Parser<'a, 's> {
+    text: &'a str,
+    b: &'a [u8],
+    i: usize,
+    depth: usize,
+    skip: &'s [&'s str],
+    /// Bit n set when a name in `skip` is n bytes long: most keys are passed at one test.
+    skip_lengths: u64,
+    /// Elements of the arrays and fields of the objects being read, innermost on top: each
+    /// container then gets a vector of exactly its size.
+    items: Vec<Value>,
+    entries: Vec<(Key, Value)>,
+}
+
+impl<'a> Parser<'a, '_> {
+    fn ws(&mut self) {
+        while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.b.get(self.i) {
+            self.i += 1;
+        }
+    }
+
+    fn peek(&mut self) -> Option<u8> {
+        self.ws();
+        self.b.get(self.i).copied()
+    }
+
+    fn value(&mut self) -> Option<Value> {
+        match self.peek()? {
+            b'{' => self.object(),
+            b'[' => self.array(),
+            b'"' => Some(Value::String(self.string()?.into_owned())),
+            b't' => self.literal(b"true").then_some(Value::Bool(true)),
+            b'f' => self.literal(b"false").then_some(Value::Bool(false)),
+            b'n' => self.literal(b"null").then_some(Value::Null),
+            _ => self.number().map(Value::Number),
+        }
+    }
+
+    /// Reads a value without building it, as strictly as [`Parser::value`].
+    fn skip_value(&mut self) -> Option<()> {
+        match self.peek()? {
+            b'{' => self.container(b'}', |p| {
+                if p.b.get(p.i) != Some(&b'"') {
+                    return None;
+                }
+                p.string()?;
+                p.colon()?;
+                p.skip_value()
+            }),
+            b'[' => self.container(b']', Self::skip_value),
+            b'"' => self.string().map(drop),
+            b't' => self.literal(b"true").then_some(()),
+            b'f' => self.literal(b"false").then_some(()),
+            b'n' => self.literal(b"null").then_some(()),
+            _ => self.number_end().map(drop),
+        }
+    }
+
+    fn skipped(&self, key: &str) -> bool {
+        let bit = 1u64.checked_shl(key.len() as u32).unwrap_or(0);
+        (bit == 0 || self.skip_lengths & bit != 0) && self.skip.contains(&key)
+    }
+
+    fn literal(&mut self, word: &[u8]) -> bool {
+        let found = self.b[self.i..].starts_with(word);
+        self.i += word.len();
+        found
+    }
+
+    fn colon(&mut self) -> Option<()> {
+        (self.peek()? == b':').then(|| self.i += 1)
+    }
+
+    /// Walks a container opened at `self.i` and closed by `close`, calling `member` for each
+    /// member (after whitespace); leaves `self.i` after the closing bracket.
+    fn container(
+        &mut self,
+        close: u8,
+        mut member: impl FnMut(&mut Self) -> Option<()>,
+    ) -> Option<()> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return None;
+        }
+        self.i += 1;
+        if self.peek()? == close {
+            self.i += 1;
+            self.depth -= 1;
+            return Some(());
+        }
+        loop {
+            self.ws();
+            member(self)?;
+            match self.peek()? {
+                b',' => self.i += 1,
+                c if c == close => break,
+                _ => return None,
+            }
+        }
+        self.i += 1;
+        self.depth -= 1;
+        Some(())
+    }
+
+    fn object(&mut self) -> Option<Value> {
+        let start = self.entries.len();
+        let mut sorted = true;
+        self.container(b'}', |p| {
+            if p.b.get(p.i) != Some(&b'"') {
+                return None;
+            }
+            let key = p.string()?;
+            p.colon()?;
+            if p.skipped(&key) {
+                return p.skip_value();
+            }
+            let value = p.value()?;
+            if let Some((last, _)) = p.entries[start..].last() {
+                sorted &= last.as_str() < key.as_ref();
+            }
+            p.entries.push((Key::from(key.as_ref()), value));
+            Some(())
+        })?;
+        let entries: Vec<(Key, Value)> = self.entries.drain(start..).collect();
+        Some(Value::Map(if sorted {
+            Map::from_sorted(entries)
+        } else {
+            Map::from_unsorted(entries)
+        }))
+    }
+
+    fn array(&mut self) -> Option<Value> {
+        let start = self.items.len();
+        self.container(b']', |p| {
+            let item = p.value()?;
+            p.items.push(item);
+            Some(())
+        })?;
+        Some(Value::List(self.items.drain(start..).collect()))
+    }
+
+    /// The string starting at `self.i` (a quote), unescaped; borrowed when it has no escape.
+    fn string(&mut self) -> Option<Cow<'a, str>> {
+        let start = self.i + 1;
+        let mut j = start;
+        let mut owned: Option<String> = None;
+        let mut from = start;
+        loop {
+            j += special_offset(&self.b[j..])?;
+            match self.b[j] {
+                b'"' => {
+                    self.i = j + 1;
+                    return Some(match owned {
+                        None => Cow::Borrowed(&self.text[start..j]),
+                        Some(mut s) => {
+                            s.push_str(&self.text[from..j]);
+                            Cow::Owned(s)
+                        }
+                    });
+                }
+                b'\\' => {
+                    let s = owned.get_or_insert_with(String::new);
+                    s.push_str(&self.text[from..j]);
+                    j = unescape(self.b, j, s)?;
+                    from = j;
+                }
+                // A control character, which JSON strings may not hold unescaped.
+                _ => return None,
+            }
+        }
+    }
+
+    /// Where the number starting at `self.i` ends, checked against JSON's grammar, and
+    /// whether it is a plain integer.
+    fn number_end(&mut self) -> Option<(usize, bool)> {
+        let b = self.b;
+        let mut j = self.i;
+        if b.get(j) == Some(&b'-') {
+            j += 1;
+        }
+        let digits = |mut j: usize| {
+            let from = j;
+            while b.get(j).is_some_and(u8::is_ascii_digit) {
+                j += 1;
+            }
+            (j > from).then_some(j)
+        };
+        match b.get(j)? {
+            b'0' => j += 1,
+            b'1'..=b'9' => j = digits(j)?,
+            _ => return None,
+        }
+        let mut integer = true;
+        if b.get(j) == Some(&b'.') {
+            j = digits(j + 1)?;
+            integer = false;
+        }
+        if let Some(b'e' | b'E') = b.get(j) {
+            j += 1;
+            if let Some(b'+' | b'-') = b.get(j) {
+                j += 1;
+            }
+            j = digits(j)?;
+            integer = false;
+        }
+        self.i = j;
+        Some((j, integer))
+    }
+
+    fn number(&mut self) -> Option<f64> {
+        let start = self.i;
+        let (end, integer) = self.number_end()?;
+        let text = &self.text[start..end];
+        let (negative, digits) = match text.strip_prefix('-') {
+            Some(rest) => (true, rest),
+            None => (false, text),
+        };
+        if integer && digits.len() <= EXACT_DIGITS && !(negative && digits == "0") {
+            let n = digits
+                .bytes()
+                .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
+            let n = n as f64;
+            return Some(if negative { -n } else { n });
+        }
+        // Fractions, exponents, long integers and `-0`: serde_json's own conversion, so that
+        // both parsers give the same bits.
+        serde_json::from_str::<f64>(text).ok()
+    }
+}
+
+/// The offset in `b` of the first quote, backslash or control character, eight bytes at a
+/// time; `None` when there is none (an unterminated string).
+fn special_offset(b: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let mut k = 0;
+    while let Some(chunk) = b.get(k..k + 8) {
+        let w = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let zero = |v: u64| v.wrapping_sub(ONES) & !v & HIGH;
+        // Exact for the lowest flagged byte, which is the one taken.
+        let found = zero(w ^ (ONES * u64::from(b'"')))
+            | zero(w ^ (ONES * u64::from(b'\\')))
+            | (w.wrapping_sub(ONES * 0x20) & !w & HIGH);
+        if found != 0 {
+            return Some(k + found.trailing_zeros() as usize / 8);
+        }
+        k += 8;
+    }
+    b[k..]
+        .iter()
+        .position(|&c| c == b'"' || c == b'\\' || c < 0x20)
+        .map(|p| k + p)
+}
+
+/// Appends the escape at `b[j]` (a backslash) to `out`; returns where it ends. `None` for an
+/// invalid escape, and for surrogates not in a well-formed pair, left to serde_json.
+fn unescape(b: &[u8], j: usize, out: &mut String) -> Option<usize> {
+    let c = match b.get(j + 1)? {
+        b'"' => '"',
+        b'\\' => '\\',
+        b'/' => '/',
+        b'b' => '\u{8}',
+        b'f' => '\u{c}',
+        b'n' => '\n',
+        b'r' => '\r',
+        b't' => '\t',
+        b'u' => {
+            let hi = hex4(b, j + 2)?;
+            if (0xD800..0xDC00).contains(&hi) {
+                if b.get(j + 6..j + 8)? != &b"\\u"[..] {
+                    return None;
+                }
+                let lo = hex4(b, j + 8)?;
+                if !(0xDC00..0xE000).contains(&lo) {
+                    return None;
+                }
+                out.push(char::from_u32(
+                    0x10000 + ((hi - 0xD800) << 10) + (lo - 0xDC00),
+                )?);
+                return Some(j + 12);
+            }
+            out.push(char::from_u32(hi)?);
+            return Some(j + 6);
+        }
+        _ => return None,
+    };
+    out.push(c);
+    Some(j + 2)
+}
+
+fn hex4(b: &[u8], j: usize) -> Option<u32> {
+    b.get(j..j + 4)?.iter().try_fold(0u32, |n, &c| {
+        let d = (c as char).to_digit(16)?;
+        Some(n * 16 + d)
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse;
+    use crate::value::{SKIPPED_ATTRIBUTES, Value, ValueSeed};
+    use serde::de::DeserializeSeed;
+
+    /// The serde_json path this parser stands in for.
+    fn by_serde(text: &str, skip: &[&str]) -> Result<Value, String> {
+        let mut de = serde_json::Deserializer::from_str(text);
+        ValueSeed { skip }
+            .deserialize(&mut de)
+            .and_then(|v| de.end().map(|_| v))
+            .map_err(|e| e.to_string())
+    }
+
+    /// Same value as serde_json, bit for bit in numbers, where serde_json parses; gives up
+    /// where serde_json fails.
+    fn agrees(text: &str) {
+        let fast = parse(text, SKIPPED_ATTRIBUTES);
+        let slow = by_serde(text, SKIPPED_ATTRIBUTES);
+        match (&fast, &slow) {
+            (Some(f), Ok(s)) => {
+                assert_eq!(f, s, "{text}");
+                assert_eq!(number_bits(f), number_bits(s), "{text}");
+            }
+            (None, Err(_)) => {}
+            (None, Ok(s)) => panic!("gave up on {text:?}; serde_json: {s:?}"),
+            (Some(f), Err(e)) => panic!("accepted {text:?} as {f:?}; serde_json: {e}"),
+        }
+    }
+
+    /// For what this parser leaves to serde_json on purpose (surrogates out of pairs, deep
+    /// nesting): never a different answer.
+    fn never_differs(text: &str) {
+        if let Some(f) = parse(text, SKIPPED_ATTRIBUTES) {
+            assert_eq!(Ok(f), by_serde(text, SKIPPED_ATTRIBUTES), "{text}");
+        }
+    }
+
+    fn number_bits(v: &Value) -> Vec<u64> {
+        let mut out = Vec::new();
+        fn walk(v: &Value, out: &mut Vec<u64>) {
+            match v {
+                Value::Number(n) => out.push(n.to_bits()),
+                Value::List(items) => items.iter().for_each(|i| walk(i, out)),
+                Value::Map(m) => m.iter().for_each(|(_, i)| walk(i, out)),
+                _ => {}
+            }
+        }
+        walk(v, &mut out);
+        out
+    }
+
+    #[test]
+    fn gives_what_serde_json_gives_on_resource_values() {
+        let text = r#"{"name": "svc", "template": [{"containers": [{"env": [
+            {"name": "A", "value": "x", "value_source": []},
+            {"name": "B", "value": "", "value_source": [{"secret_key_ref": [{"secret": "s", "version": "latest"}]}]}
+          ], "resources": [{"cpu_idle": true, "limits": {"cpu": "1", "memory": "512Mi"}}],
+          "ports": [{"container_port": 8080, "name": "http1"}]}],
+          "max_instance_request_concurrency": 80, "scaling": [{"max_instance_count": 10, "min_instance_count": 0}],
+          "service_account": "a@b.iam.gserviceaccount.com", "timeout": "300s", "vpc_access": []}],
+          "conditions": [{"state": "x"}], "etag": "\"abc\"", "labels": {"z": "1", "a": "2"},
+          "tags": null, "deletion_protection": false, "percent": -1.5e2, "big": 12345678901234567890}"#;
+        agrees(text);
+        let v = parse(text, SKIPPED_ATTRIBUTES).expect("parses");
+        let Value::Map(m) = &v else { panic!() };
+        assert!(m.get("conditions").is_none() && m.get("etag").is_none());
+        let labels = v.get("labels").expect("labels");
+        assert_eq!(labels.get("a").and_then(Value::as_str), Some("2"));
+    }
+
+    #[test]
+    fn strings_and_escapes() {
+        for text in [
+            r#""plain""#,
+            r#""""#,
+            r#""a\"b\\c\/d\be\ff\ng\rh\ti""#,
+            r#""\u0041\u00e9\u4e2d\ud83d\ude00 tail""#,
+            r#""é中😀 and a longer string that crosses the eight byte blocks""#,
+            r#""\u12""#,
+            r#""\uzzzz""#,
+            r#""\x""#,
+            "\"tab\there\"",
+            "\"new\nline\"",
+            "\"unterminated",
+            "\"unterminated\\",
+            r#"{"k\u0065y": 1, "key": 2}"#,
+        ] {
+            agrees(text);
+        }
+        for text in [
+            r#""\ud83d""#,
+            r#""\ud83dx""#,
+            r#""\ude00""#,
+            r#""\ud83d\u0041""#,
+        ] {
+            never_differs(text);
+        }
+        assert_eq!(
+            parse(r#""\u0041\ud83d\ude00""#, &[]),
+            Some(Value::String("A😀".into()))
+        );
+        // Control characters are refused, as serde_json refuses them.
+        assert!(parse("\"a\u{1}b\"", &[]).is_none());
+    }
+
+    #[test]
+    fn numbers() {
+        for text in [
+            "0",
+            "-0",
+            "1",
+            "-1",
+            "123456789012345",
+            "1234567890123456",
+            "9007199254740993",
+            "-9223372036854775808",
+            "18446744073709551615",
+            "18446744073709551616",
+            "1.5",
+            "-0.0",
+            "0.1",
+            "1e3",
+            "1E+3",
+            "1e-3",
+            "2.5e-308",
+            "1.7976931348623157e308",
+            "1e400",
+            "-1e400",
+            "4.9e-324",
+            "0.30000000000000004",
+            "123.456e7",
+            "01",
+            "1.",
+            ".5",
+            "-",
+            "+1",
+            "1e",
+            "1e+",
+            "--1",
+            "0x10",
+            "NaN",
+            "1 2",
+        ] {
+            agrees(text);
+            agrees(&format!("[{text}]"));
+            agrees(&format!("{{\"n\": {text}}}"));
+        }
+    }
+
+    #[test]
+    fn structure_and_whitespace() {
+        for text in [
+            "{}",
+            "[]",
+            " {\n\t\"a\" :\r [ 1 , 2 ] } ",
+            "null",
+            "true",
+            "false",
+            "tru",
+            "nul",
+            "{\"a\": 1,}",
+            "[1,]",
+            "[,1]",
+            "{,}",
+            "{\"a\" 1}",
+            "{\"a\": }",
+            "{1: 2}",
+            "{\"a\": 1",
+            "[1",
+            "[1 2]",
+            "{\"a\": 1} x",
+            "{} {}",
+            "",
+            "   ",
+            r#"{"b": 1, "a": 2, "c": {"y": [], "x": {}}}"#,
+            r#"{"a": 1, "a": 2}"#,
+            r#"{"conditions": [1, 2,]}"#,
+            r#"{"etag": "\"quoted\""}"#,
+        ] {
+            agrees(text);
+        }
+        // A repeated key: the last one wins, as in the serde path.
+        assert_eq!(
+            parse(r#"{"a": 1, "a": 2}"#, &[]).unwrap().get("a"),
+            Some(&Value::Number(2.0))
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_left_to_serde_json() {
+        for depth in [99, 100, 101, 127, 128, 129, 500] {
+            let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
+            never_differs(&text);
+            assert_eq!(parse(&text, &[]).is_some(), depth <= super::MAX_DEPTH);
+        }
+    }
+
+    #[test]
+    fn skipped_fields_are_still_checked() {
+        // A skipped field that is not valid JSON is not passed over: serde_json decides.
+        assert!(parse(r#"{"conditions": [1 2]}"#, SKIPPED_ATTRIBUTES).is_none());
+        assert_eq!(
+            parse(
+                r#"{"conditions": {"x": [true, null, -1e5]}, "a": 1}"#,
+                SKIPPED_ATTRIBUTES
+            ),
+            by_serde(r#"{"a": 1}"#, &[]).ok()
+        );
+    }
+}
