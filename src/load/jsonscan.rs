@@ -118,20 +118,43 @@ fn prefix_xor(mut x: u64) -> u64 {
     x
 }
 
+/// Which bytes of a block are escaped (follow a backslash that is not itself escaped), with
+/// `carry` saying whether the block's first byte is, and set for the next block. Runs of
+/// backslashes are told odd from even with one subtraction, the way simdjson does.
+fn escaped_bytes(backslash: u64, carry: &mut u64) -> u64 {
+    const ODD: u64 = 0xAAAA_AAAA_AAAA_AAAA;
+    if backslash == 0 {
+        return std::mem::take(carry);
+    }
+    // Backslashes that may start an escape: not those escaped from the block before.
+    let starts = backslash & !*carry;
+    // Ones on the byte after each escaping backslash (and on the backslashes of even runs,
+    // removed below).
+    let codes = ((starts << 1 | ODD).wrapping_sub(starts)) ^ ODD;
+    let escaped = codes ^ (backslash | *carry);
+    *carry = (codes & backslash) >> 63;
+    escaped
+}
+
 /// The end (exclusive) of the object or array starting at `i`. Most of a plan is skipped
-/// here (`prior_state`, `planned_values`, `before`), so it goes 64 bytes at a time: the quotes
-/// of a block give which bytes are inside strings, and brackets outside strings are counted
-/// with popcounts. A block holding a backslash (an escape) is walked byte by byte.
+/// here (`prior_state`, `planned_values`, `before`), so it goes 64 bytes at a time: escaped
+/// bytes are found from the backslashes, the unescaped quotes give which bytes are inside
+/// strings, and brackets outside strings are counted with popcounts. A block with a
+/// backslash outside a string (not JSON), and the file's last bytes, are walked byte by byte.
 fn container_end(b: &[u8], i: usize) -> Result<usize> {
     let mut depth = 0u64;
     let mut in_string = false;
+    // 1 when the first byte of the next block is escaped by a backslash ending this one.
+    let mut carry = 0u64;
     let mut j = i;
     loop {
+        let carried = carry;
         if let Some(block) = b.get(j..j + 64) {
             let block: &[u8; 64] = block.try_into().expect("64 bytes");
             let m = block_masks(block);
-            if m.backslash == 0 {
-                let inside = prefix_xor(m.quote) ^ if in_string { u64::MAX } else { 0 };
+            let escaped = escaped_bytes(m.backslash, &mut carry);
+            let inside = prefix_xor(m.quote & !escaped) ^ if in_string { u64::MAX } else { 0 };
+            if m.backslash & !inside == 0 {
                 let open = m.open & !inside;
                 let close = m.close & !inside;
                 if close != 0 && u64::from(close.count_ones()) >= depth {
@@ -157,8 +180,13 @@ fn container_end(b: &[u8], i: usize) -> Result<usize> {
                 continue;
             }
         }
-        // An escape, or the last bytes of the file: byte by byte to the end of this block
-        // (or past it, when the block ends on a backslash that escapes the next byte).
+        // Byte by byte to the end of this block (or past it, when the block ends on a
+        // backslash that escapes the next byte). A byte escaped from the block before is
+        // inside a string, and passed over.
+        carry = 0;
+        if carried == 1 {
+            j += 1;
+        }
         let stop = (j + 64).min(b.len());
         if j >= b.len() {
             let what = if in_string {
@@ -490,6 +518,23 @@ mod tests {
             text.push(open);
             // Without escapes most blocks take the fast path; with them, the byte walk.
             text.extend(body.iter().filter(|&&c| escapes || c != b'\\'));
+            let got = container_end(&text, lead).ok();
+            proptest::prop_assert_eq!(got, container_end_bytewise(&text, lead));
+        }
+
+        // Runs of backslashes of every length, inside strings and out, across block edges.
+        #[test]
+        fn backslash_runs_agree_with_bytewise(
+            body in proptest::collection::vec(
+                proptest::sample::select(b"\\\\\"\"\"{}[]a".to_vec()),
+                0..400,
+            ),
+            lead in 0usize..70,
+        ) {
+            let mut text = vec![b' '; lead];
+            text.push(b'[');
+            text.extend(&body);
+            text.extend(b"\"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
             let got = container_end(&text, lead).ok();
             proptest::prop_assert_eq!(got, container_end_bytewise(&text, lead));
         }
