@@ -37,8 +37,9 @@ pub enum Values {
     /// Commands that read the inventory after modelling (graph export, fixes, `contract init`,
     /// `check --only-changed`, whose scope follows the graph's value links).
     Keep,
-    /// `check` reads only models: an environment's values (most of its memory) are freed as
-    /// soon as its model is built, and the report is rendered into the memory they held.
+    /// `check` reads only models: values are loaded for the model alone
+    /// ([`load::ValueReaders::ModelOnly`]), and freed as soon as the model is built; the
+    /// report is rendered into the memory they held.
     DropAfterModel,
 }
 
@@ -107,12 +108,20 @@ pub fn contract(inputs: &Inputs, min_envs: usize) -> Result<Contract> {
 
 /// Loads one environment and builds its model.
 pub fn load_env(spec: &EnvSpec) -> Result<LoadedEnv> {
-    Ok(model_env(spec, load_inventory(spec)?, Values::Keep))
+    Ok(model_env(
+        spec,
+        load_inventory(spec, Values::Keep)?,
+        Values::Keep,
+    ))
 }
 
-fn load_inventory(spec: &EnvSpec) -> Result<Inventory> {
+fn load_inventory(spec: &EnvSpec, values: Values) -> Result<Inventory> {
     let opts = LoadOptions {
         var_files: spec.var_files.clone(),
+        readers: match values {
+            Values::Keep => load::ValueReaders::All,
+            Values::DropAfterModel => load::ValueReaders::ModelOnly,
+        },
     };
     load::load_environment(&spec.sources, &opts)
 }
@@ -158,7 +167,9 @@ pub fn load_all_with(c: &Contract, values: Values) -> Result<Vec<LoadedEnv>> {
     std::thread::scope(|scope| {
         let loading: Vec<_> = specs
             .iter()
-            .map(|spec| scope.spawn(move || Ok(model_env(spec, load_inventory(spec)?, values))))
+            .map(|spec| {
+                scope.spawn(move || Ok(model_env(spec, load_inventory(spec, values)?, values)))
+            })
             .collect();
         loading.into_iter().map(joined).collect()
     })

@@ -39,6 +39,16 @@ pub struct Map<V = Value> {
 /// An object key.
 pub type Key = compact_str::CompactString;
 
+/// The order of map keys (bytewise, as `str` orders them). The keys of one object mostly
+/// differ in their first byte, which is compared here without a call to compare bytes.
+#[inline]
+pub fn key_order(a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    match (a.first(), b.first()) {
+        (Some(x), Some(y)) if x != y => x.cmp(y),
+        _ => a.cmp(b),
+    }
+}
+
 impl<V> Default for Map<V> {
     fn default() -> Self {
         Map {
@@ -77,17 +87,24 @@ impl<V> Map<V> {
     }
 
     fn find(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+        let key = key.as_bytes();
+        self.entries
+            .binary_search_by(|(k, _)| key_order(k.as_bytes(), key))
     }
 
     pub fn get(&self, key: &str) -> Option<&V> {
         // Read for every attribute the graph and model look at. Most objects are small, and
-        // comparing lengths first passes over nearly every other key without a byte compare.
+        // comparing lengths and first bytes passes over nearly every other key without a
+        // call to compare bytes.
         if self.entries.len() <= 16 {
+            let key = key.as_bytes();
             return self
                 .entries
                 .iter()
-                .find(|(k, _)| k.len() == key.len() && k == key)
+                .find(|(k, _)| {
+                    let k = k.as_bytes();
+                    k.len() == key.len() && k.first() == key.first() && k == key
+                })
                 .map(|(_, v)| v);
         }
         self.find(key).ok().map(|i| &self.entries[i].1)
@@ -489,6 +506,39 @@ fn step_key<'a>(step: &Step<'a>) -> &'a str {
     }
 }
 
+impl Value {
+    /// An empty list or object.
+    pub fn is_empty_container(&self) -> bool {
+        match self {
+            Value::List(items) => items.is_empty(),
+            Value::Map(m) => m.is_empty(),
+            _ => false,
+        }
+    }
+}
+
+/// Whether [`Value::apply_marks`] leaves `value` (an empty list or object) as it is under
+/// these marks: no mark, `false`, `null`, or a mark tree that marks nothing in it.
+pub(crate) fn marks_leave_empty(
+    value: &Value,
+    unknown: Option<&serde_json::Value>,
+    sensitive: Option<&serde_json::Value>,
+) -> bool {
+    use serde_json::Value as J;
+    let unmarked = |mark: Option<&J>| match mark {
+        None | Some(J::Null | J::Bool(false)) => true,
+        Some(J::Array(a)) => a.is_empty(),
+        Some(J::Object(o)) => o.is_empty(),
+        _ => false,
+    };
+    let shape = match value {
+        Value::Map(_) => Shape::Object,
+        Value::List(_) => Shape::List,
+        _ => return false,
+    };
+    unmarked(unknown) && !is_true(sensitive) && sensitive_mark_fits(shape, sensitive)
+}
+
 fn is_true(mark: Option<&serde_json::Value>) -> bool {
     matches!(mark, Some(serde_json::Value::Bool(true)))
 }
@@ -721,6 +771,26 @@ impl Value {
         unknown: Option<&serde_json::Value>,
         sensitive: Option<&serde_json::Value>,
     ) {
+        self.mark(unknown, sensitive, true);
+    }
+
+    /// [`Value::apply_marks`] for values read with their empty lists and objects left out:
+    /// an absent attribute whose unknown marks mark nothing (`[]`, `{}`) stays absent
+    /// rather than coming back as an empty value.
+    pub fn apply_marks_leaving_out_empty(
+        &mut self,
+        unknown: Option<&serde_json::Value>,
+        sensitive: Option<&serde_json::Value>,
+    ) {
+        self.mark(unknown, sensitive, false);
+    }
+
+    fn mark(
+        &mut self,
+        unknown: Option<&serde_json::Value>,
+        sensitive: Option<&serde_json::Value>,
+        add_empty: bool,
+    ) {
         let shape = match self {
             Value::Map(_) => Shape::Object,
             Value::List(_) => Shape::List,
@@ -738,9 +808,10 @@ impl Value {
         match self {
             Value::List(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
-                    item.apply_marks(
+                    item.mark(
                         unknown.and_then(|u| u.get(i)),
                         sensitive.and_then(|s| s.get(i)),
+                        add_empty,
                     );
                 }
             }
@@ -751,13 +822,14 @@ impl Value {
                         sensitive.and_then(|s| s.get(k)),
                     );
                     if u.is_some() || s.is_some() {
-                        item.apply_marks(u, s);
+                        item.mark(u, s, add_empty);
                     }
                 }
                 if let Some(serde_json::Value::Object(u)) = unknown {
                     for (k, mark) in u {
                         if !m.contains_key(k)
                             && let Some(filled) = unknown_only(mark)
+                            && (add_empty || !filled.is_empty_container())
                         {
                             m.insert(k.as_str(), filled);
                         }

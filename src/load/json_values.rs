@@ -10,12 +10,52 @@
 
 use std::borrow::Cow;
 
-use crate::value::{Key, Map, Value};
+use crate::value::{Key, Map, Value, key_order, marks_leave_empty};
+
+/// The unknown and sensitive marks over the value being read (`after_unknown`,
+/// `after_sensitive`), when empty values are dropped: an empty value they mark stays.
+#[derive(Clone, Copy, Default)]
+pub struct Marks<'m> {
+    pub unknown: Option<&'m serde_json::Value>,
+    pub sensitive: Option<&'m serde_json::Value>,
+}
+
+impl<'m> Marks<'m> {
+    fn key(self, key: &str) -> Self {
+        Marks {
+            unknown: self.unknown.and_then(|m| m.get(key)),
+            sensitive: self.sensitive.and_then(|m| m.get(key)),
+        }
+    }
+
+    fn index(self, i: usize) -> Self {
+        Marks {
+            unknown: self.unknown.and_then(|m| m.get(i)),
+            sensitive: self.sensitive.and_then(|m| m.get(i)),
+        }
+    }
+}
+
+/// Whether an object keeps its entries whose value is an empty list or object.
+#[derive(Clone, Copy)]
+pub enum Empties<'m> {
+    Keep,
+    /// Dropped, including objects left empty by it, unless the marks mark them; list
+    /// elements are never dropped. An object whose keys are not in order (a repeated key,
+    /// which Terraform never writes) is left to serde_json, which keeps everything.
+    Drop(Marks<'m>),
+}
 
 /// Parses `text`, one JSON value with optional whitespace around it, skipping the object
-/// fields named in `skip` at any depth. `None` when serde_json must decide.
-pub fn parse(text: &str, skip: &[&str]) -> Option<Value> {
+/// fields named in `skip` at any depth. `None` when serde_json must decide: serde_json keeps
+/// empty values, which can only cost memory, never change what is read.
+pub fn parse(text: &str, skip: &[&str], empties: Empties<'_>) -> Option<Value> {
+    let (drop, marks) = match empties {
+        Empties::Keep => (false, Marks::default()),
+        Empties::Drop(marks) => (true, marks),
+    };
     let mut p = Parser {
+        drop,
         text,
         b: text.as_bytes(),
         i: 0,
@@ -27,7 +67,7 @@ pub fn parse(text: &str, skip: &[&str]) -> Option<Value> {
         items: Vec::new(),
         entries: Vec::new(),
     };
-    let v = p.value()?;
+    let v = p.value(marks)?;
     p.ws();
     (p.i == p.b.len()).then_some(v)
 }
@@ -39,6 +79,7 @@ const MAX_DEPTH: usize = 100;
 const EXACT_DIGITS: usize = 15;
 
 struct Parser<'a, 's> {
+    drop: bool,
     text: &'a str,
     b: &'a [u8],
     i: usize,
@@ -64,10 +105,10 @@ impl<'a> Parser<'a, '_> {
         self.b.get(self.i).copied()
     }
 
-    fn value(&mut self) -> Option<Value> {
+    fn value(&mut self, marks: Marks<'_>) -> Option<Value> {
         match self.peek()? {
-            b'{' => self.object(),
-            b'[' => self.array(),
+            b'{' => self.object(marks),
+            b'[' => self.array(marks),
             b'"' => Some(Value::String(self.string()?.into_owned())),
             b't' => self.literal(b"true").then_some(Value::Bool(true)),
             b'f' => self.literal(b"false").then_some(Value::Bool(false)),
@@ -142,9 +183,11 @@ impl<'a> Parser<'a, '_> {
         Some(())
     }
 
-    fn object(&mut self) -> Option<Value> {
+    fn object(&mut self, marks: Marks<'_>) -> Option<Value> {
         let start = self.entries.len();
         let mut sorted = true;
+        // The last key read, kept or dropped, for the order check.
+        let mut last: Option<Cow<'a, str>> = None;
         self.container(b'}', |p| {
             if p.b.get(p.i) != Some(&b'"') {
                 return None;
@@ -154,11 +197,23 @@ impl<'a> Parser<'a, '_> {
             if p.skipped(&key) {
                 return p.skip_value();
             }
-            let value = p.value()?;
-            if let Some((last, _)) = p.entries[start..].last() {
-                sorted &= last.as_str() < key.as_ref();
+            let inner = if p.drop { marks.key(&key) } else { marks };
+            let value = p.value(inner)?;
+            if let Some(last) = &last {
+                sorted &= key_order(last.as_bytes(), key.as_bytes()).is_lt();
             }
-            p.entries.push((Key::from(key.as_ref()), value));
+            if p.drop
+                && value.is_empty_container()
+                && marks_leave_empty(&value, inner.unknown, inner.sensitive)
+            {
+                // Out of order, a dropped value might have been the one a repeated key keeps.
+                if !sorted {
+                    return None;
+                }
+            } else {
+                p.entries.push((Key::from(key.as_ref()), value));
+            }
+            last = Some(key);
             Some(())
         })?;
         let entries: Vec<(Key, Value)> = self.entries.drain(start..).collect();
@@ -169,10 +224,13 @@ impl<'a> Parser<'a, '_> {
         }))
     }
 
-    fn array(&mut self) -> Option<Value> {
+    fn array(&mut self, marks: Marks<'_>) -> Option<Value> {
         let start = self.items.len();
+        let mut i = 0;
         self.container(b']', |p| {
-            let item = p.value()?;
+            let inner = if p.drop { marks.index(i) } else { marks };
+            i += 1;
+            let item = p.value(inner)?;
             p.items.push(item);
             Some(())
         })?;
@@ -337,7 +395,7 @@ fn hex4(b: &[u8], j: usize) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse;
+    use super::{Empties, Marks, parse};
     use crate::value::{SKIPPED_ATTRIBUTES, Value, ValueSeed};
     use serde::de::DeserializeSeed;
 
@@ -353,7 +411,7 @@ mod tests {
     /// Same value as serde_json, bit for bit in numbers, where serde_json parses; gives up
     /// where serde_json fails.
     fn agrees(text: &str) {
-        let fast = parse(text, SKIPPED_ATTRIBUTES);
+        let fast = parse(text, SKIPPED_ATTRIBUTES, Empties::Keep);
         let slow = by_serde(text, SKIPPED_ATTRIBUTES);
         match (&fast, &slow) {
             (Some(f), Ok(s)) => {
@@ -369,7 +427,7 @@ mod tests {
     /// For what this parser leaves to serde_json on purpose (surrogates out of pairs, deep
     /// nesting): never a different answer.
     fn never_differs(text: &str) {
-        if let Some(f) = parse(text, SKIPPED_ATTRIBUTES) {
+        if let Some(f) = parse(text, SKIPPED_ATTRIBUTES, Empties::Keep) {
             assert_eq!(Ok(f), by_serde(text, SKIPPED_ATTRIBUTES), "{text}");
         }
     }
@@ -400,7 +458,7 @@ mod tests {
           "conditions": [{"state": "x"}], "etag": "\"abc\"", "labels": {"z": "1", "a": "2"},
           "tags": null, "deletion_protection": false, "percent": -1.5e2, "big": 12345678901234567890}"#;
         agrees(text);
-        let v = parse(text, SKIPPED_ATTRIBUTES).expect("parses");
+        let v = parse(text, SKIPPED_ATTRIBUTES, Empties::Keep).expect("parses");
         let Value::Map(m) = &v else { panic!() };
         assert!(m.get("conditions").is_none() && m.get("etag").is_none());
         let labels = v.get("labels").expect("labels");
@@ -435,11 +493,11 @@ mod tests {
             never_differs(text);
         }
         assert_eq!(
-            parse(r#""\u0041\ud83d\ude00""#, &[]),
+            parse(r#""\u0041\ud83d\ude00""#, &[], Empties::Keep),
             Some(Value::String("A😀".into()))
         );
         // Control characters are refused, as serde_json refuses them.
-        assert!(parse("\"a\u{1}b\"", &[]).is_none());
+        assert!(parse("\"a\u{1}b\"", &[], Empties::Keep).is_none());
     }
 
     #[test]
@@ -520,7 +578,9 @@ mod tests {
         }
         // A repeated key: the last one wins, as in the serde path.
         assert_eq!(
-            parse(r#"{"a": 1, "a": 2}"#, &[]).unwrap().get("a"),
+            parse(r#"{"a": 1, "a": 2}"#, &[], Empties::Keep)
+                .unwrap()
+                .get("a"),
             Some(&Value::Number(2.0))
         );
     }
@@ -530,20 +590,76 @@ mod tests {
         for depth in [99, 100, 101, 127, 128, 129, 500] {
             let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
             never_differs(&text);
-            assert_eq!(parse(&text, &[]).is_some(), depth <= super::MAX_DEPTH);
+            assert_eq!(
+                parse(&text, &[], Empties::Keep).is_some(),
+                depth <= super::MAX_DEPTH
+            );
         }
     }
 
     #[test]
     fn skipped_fields_are_still_checked() {
         // A skipped field that is not valid JSON is not passed over: serde_json decides.
-        assert!(parse(r#"{"conditions": [1 2]}"#, SKIPPED_ATTRIBUTES).is_none());
+        assert!(
+            parse(
+                r#"{"conditions": [1 2]}"#,
+                SKIPPED_ATTRIBUTES,
+                Empties::Keep
+            )
+            .is_none()
+        );
         assert_eq!(
             parse(
                 r#"{"conditions": {"x": [true, null, -1e5]}, "a": 1}"#,
-                SKIPPED_ATTRIBUTES
+                SKIPPED_ATTRIBUTES,
+                Empties::Keep
             ),
             by_serde(r#"{"a": 1}"#, &[]).ok()
         );
+    }
+
+    #[test]
+    fn empty_lists_and_objects_are_dropped_when_asked() {
+        let text = r#"{"a": [], "b": {}, "c": "", "d": null, "e": [[]], "f": [{}],
+            "g": {"h": [], "i": {}}, "j": 1, "k": {"l": false}}"#;
+        let kept = parse(text, &[], Empties::Keep).unwrap();
+        assert_eq!(Ok(kept), by_serde(text, &[]));
+        let lean = parse(text, &[], Empties::Drop(Marks::default())).unwrap();
+        let expected = r#"{"c": "", "d": null, "e": [[]], "f": [{}], "j": 1, "k": {"l": false}}"#;
+        assert_eq!(Ok(lean), by_serde(expected, &[]));
+        // A repeated key: the last value is kept, whether or not it is empty; where the
+        // dropped value would be the last one, serde_json decides and keeps everything.
+        let lean = |t: &str| parse(t, &[], Empties::Drop(Marks::default()));
+        assert_eq!(lean(r#"{"a": "x", "a": []}"#), None);
+        assert_eq!(lean(r#"{"b": {}, "a": 1, "c": []}"#), None);
+        assert_eq!(
+            lean(r#"{"a": [], "a": "x"}"#),
+            by_serde(r#"{"a": "x"}"#, &[]).ok()
+        );
+        assert_eq!(
+            lean(r#"{"b": 2, "a": 1, "c": [1]}"#),
+            by_serde(r#"{"a": 1, "b": 2, "c": [1]}"#, &[]).ok()
+        );
+        // The top-level value itself is never dropped.
+        assert_eq!(lean("{}"), by_serde("{}", &[]).ok());
+    }
+
+    #[test]
+    fn marked_empty_values_stay() {
+        let text = r#"{"a": [], "b": {}, "c": [], "d": {"e": []}, "f": [{"g": []}], "h": []}"#;
+        let sensitive: serde_json::Value =
+            serde_json::from_str(r#"{"a": true, "b": {}, "c": [], "d": {"e": true}, "f": [{"g": true}], "h": {"x": true}}"#)
+                .unwrap();
+        let unknown: serde_json::Value = serde_json::from_str(r#"{"b": {"x": true}}"#).unwrap();
+        let marks = Marks {
+            unknown: Some(&unknown),
+            sensitive: Some(&sensitive),
+        };
+        let lean = parse(text, &[], Empties::Drop(marks)).unwrap();
+        // `a` is marked sensitive, `b` has an unknown attribute, `e` and `g` are marked, and
+        // `h`'s mark does not fit a list (the whole value turns sensitive): all stay. `c`'s
+        // mark marks nothing in it: dropped.
+        let expected = r#"{"a": [], "b": {}, "d": {"e": []}, "f": [{"g": []}], "h": []}"#;
+        assert_eq!(Ok(lean), by_serde(expected, &[]));
     }
 }

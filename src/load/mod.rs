@@ -183,6 +183,21 @@ fn long_string(v: &crate::value::Value) -> Option<(String, usize)> {
 #[derive(Clone, Debug, Default)]
 pub struct LoadOptions {
     pub var_files: Vec<PathBuf>,
+    pub readers: ValueReaders,
+}
+
+/// What reads the resource values a plan or state loader builds.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ValueReaders {
+    /// Any command (graph export, inventory, fixes): values are kept as written.
+    #[default]
+    All,
+    /// Only the graph and the model, as in `check`. An object's entries whose value is an
+    /// empty list or object (`"vpc_access": []`, `"labels": {}`: an unset block or map, a
+    /// quarter of a plan's value entries) are not kept; the graph and model read those as
+    /// they read absent ones. Not in a resource with sensitive marks, where an empty value
+    /// can be marked sensitive and must stay to carry it.
+    ModelOnly,
 }
 
 /// Loads one source (a file or a directory), detecting its format.
@@ -193,7 +208,12 @@ pub fn load_source(path: &Path, opts: &LoadOptions) -> Result<Inventory> {
     }
     let text = SourceText::open(path, &meta)?;
     crate::trace::mark(format_args!("read {}", path.display()));
-    let inventory = load_text(path, text.bytes(), &|range| text.release_pages(range));
+    let inventory = load_text(
+        path,
+        text.bytes(),
+        &|range| text.release_pages(range),
+        opts.readers,
+    );
     crate::trace::mark(format_args!("loaded {}", path.display()));
     inventory
 }
@@ -296,7 +316,7 @@ pub(crate) fn read_bounded(path: &Path, max: u64, pipes: bool) -> Result<Vec<u8>
 
 /// Detects the format of `text` (read from `path`) and loads it.
 pub fn load_bytes(path: &Path, text: &[u8]) -> Result<Inventory> {
-    load_text(path, text, &|_| {})
+    load_text(path, text, &|_| {}, ValueReaders::All)
 }
 
 /// How much of a mapped source is read past before its pages are given back: by the UTF-8
@@ -336,7 +356,12 @@ fn utf8_lines<'t>(
 pub(crate) type Release<'a> = &'a (dyn Fn(Range<usize>) + Sync);
 
 /// [`load_bytes`], releasing the parts of `text` it is done with.
-fn load_text(path: &Path, text: &[u8], release: Release<'_>) -> Result<Inventory> {
+fn load_text(
+    path: &Path,
+    text: &[u8],
+    release: Release<'_>,
+    readers: ValueReaders,
+) -> Result<Inventory> {
     if text.starts_with(b"PK\x03\x04") {
         return load_binary_plan(path);
     }
@@ -392,9 +417,9 @@ fn load_text(path: &Path, text: &[u8], release: Release<'_>) -> Result<Inventory
             || envelope.planned_values.is_some()
             || envelope.configuration.is_some();
         return if is_plan {
-            plan::load_plan(path, text_str, &lines, &envelope, release)
+            plan::load_plan(path, text_str, &lines, &envelope, release, readers)
         } else {
-            plan::load_state(path, text_str, &envelope)
+            plan::load_state(path, text_str, &envelope, readers)
         };
     }
     if envelope.version.is_some() && (envelope.lineage.is_some() || envelope.resources.is_some()) {

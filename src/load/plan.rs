@@ -12,7 +12,8 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::config::{RawConfiguration, Resolver};
-use super::{Locator, json_error, jsonscan, model_reads};
+use super::json_values::{Empties, Marks};
+use super::{Locator, ValueReaders, json_error, jsonscan, model_reads};
 use crate::error::{InputError, Result};
 use crate::inventory::{
     Action, InstanceKey, Inventory, LineIndex, LoadNote, Mode, Resource, SourceInfo, SourceKind,
@@ -229,6 +230,7 @@ pub(super) fn load_plan(
     lines: &LineIndex,
     env: &Envelope<'_>,
     release: super::Release<'_>,
+    readers: ValueReaders,
 ) -> Result<Inventory> {
     let format_version = check_format_version(path, env.format_version.as_deref(), "plan")?;
     let mut inv = Inventory::default();
@@ -264,7 +266,7 @@ pub(super) fn load_plan(
                     release(done..r.range.start);
                     done = r.range.start;
                 }
-                change_item(path, text, r, &resolver, lines, &file)
+                change_item(path, text, r, &resolver, lines, &file, readers)
             })
             .collect()
     };
@@ -297,7 +299,8 @@ pub(super) fn load_plan(
         if let Some(pv) = env.planned_values {
             let pv: &RawValue = serde_json::from_str(pv)
                 .map_err(|e| json_error(path, text.as_bytes(), pv, &e, "`planned_values`"))?;
-            read_values_tree(path, text.as_bytes(), pv, &mut inv, Action::NoOp, &resolver)?;
+            let text = text.as_bytes();
+            read_values_tree(path, text, pv, &mut inv, Action::NoOp, &resolver, readers)?;
         }
     }
     super::refuse_hostile(path, &inv.resources, super::ValueStrings::CheckedInText)?;
@@ -320,6 +323,7 @@ fn change_item(
     resolver: &Resolver<'_>,
     lines: &LineIndex,
     file: &std::sync::Arc<Path>,
+    readers: ValueReaders,
 ) -> Result<Item> {
     let b = text.as_bytes();
     let r = &scan.range;
@@ -383,6 +387,7 @@ fn change_item(
             cslice("after"),
             cslice("after_unknown"),
             cslice("after_sensitive"),
+            readers,
         )?
     } else {
         Value::Null
@@ -403,7 +408,12 @@ fn change_item(
     })))
 }
 
-pub(super) fn load_state(path: &Path, text: &str, env: &Envelope<'_>) -> Result<Inventory> {
+pub(super) fn load_state(
+    path: &Path,
+    text: &str,
+    env: &Envelope<'_>,
+    readers: ValueReaders,
+) -> Result<Inventory> {
     let text = text.as_bytes();
     let format_version = check_format_version(path, env.format_version.as_deref(), "state")?;
     let mut inv = Inventory::default();
@@ -416,7 +426,15 @@ pub(super) fn load_state(path: &Path, text: &str, env: &Envelope<'_>) -> Result<
     if let Some(values) = env.values {
         let resolver_cfg = RawConfiguration::default();
         let resolver = Resolver::new(&resolver_cfg);
-        read_values_tree(path, text, values, &mut inv, Action::Exists, &resolver)?;
+        read_values_tree(
+            path,
+            text,
+            values,
+            &mut inv,
+            Action::Exists,
+            &resolver,
+            readers,
+        )?;
     } else {
         inv.notes.push(LoadNote {
             span: None,
@@ -436,6 +454,7 @@ fn read_values_tree(
     inv: &mut Inventory,
     action: Action,
     resolver: &Resolver<'_>,
+    readers: ValueReaders,
 ) -> Result<()> {
     let values: RawValues<'_> = serde_json::from_str(raw.get())
         .map_err(|e| json_error(path, text, raw.get(), &e, "`values`"))?;
@@ -465,6 +484,7 @@ fn read_values_tree(
                     r.values.map(RawValue::get),
                     None,
                     r.sensitive_values.map(RawValue::get),
+                    readers,
                 )?
             } else {
                 Value::Null
@@ -497,6 +517,7 @@ pub(super) fn marked_values(
     after: Option<&str>,
     unknown: Option<&str>,
     sensitive: Option<&str>,
+    readers: ValueReaders,
 ) -> Result<Value> {
     use serde::de::DeserializeSeed;
     if let Some(raw) = after {
@@ -512,11 +533,22 @@ pub(super) fn marked_values(
             _ => Ok(None),
         }
     };
+    // Read before the values, where empty values are dropped (they say which to keep); an
+    // error in the values is still the one reported first.
+    let unknown = marks(unknown, "`after_unknown`");
+    let sensitive = marks(sensitive, "`after_sensitive`");
+    let empties = match (readers, &unknown, &sensitive) {
+        (ValueReaders::ModelOnly, Ok(u), Ok(s)) => Empties::Drop(Marks {
+            unknown: u.as_ref(),
+            sensitive: s.as_ref(),
+        }),
+        _ => Empties::Keep,
+    };
     let mut value = match after {
         Some("null") | None => Value::Null,
         Some(raw) => {
             // serde_json parses what the fast parser leaves to it, and places the errors.
-            let v = match super::json_values::parse(raw, SKIPPED_ATTRIBUTES) {
+            let v = match super::json_values::parse(raw, SKIPPED_ATTRIBUTES, empties) {
                 Some(v) => v,
                 None => {
                     let mut de = serde_json::Deserializer::from_str(raw);
@@ -541,13 +573,18 @@ pub(super) fn marked_values(
             v
         }
     };
-    let unknown = marks(unknown, "`after_unknown`")?;
-    let sensitive = marks(sensitive, "`after_sensitive`")?;
-    if unknown.is_some() || sensitive.is_some() {
+    let lean = matches!(empties, Empties::Drop(_));
+    let (unknown, sensitive) = (unknown?, sensitive?);
+    let (u, s) = (unknown.as_ref(), sensitive.as_ref());
+    if u.is_some() || s.is_some() {
         if matches!(value, Value::Null) {
             value = Value::Map(Default::default());
         }
-        value.apply_marks(unknown.as_ref(), sensitive.as_ref());
+        if lean {
+            value.apply_marks_leaving_out_empty(u, s);
+        } else {
+            value.apply_marks(u, s);
+        }
     }
     Ok(value)
 }
