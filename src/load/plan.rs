@@ -23,11 +23,73 @@ use crate::value::{SKIPPED_ATTRIBUTES, Value, ValueSeed};
 /// Every top-level key any supported envelope may have. Found by a structural scan, so the
 /// large parts nobody reads (`prior_state`, `planned_values`) are passed over at memory speed;
 /// the rest stays raw until the kind of file is known.
-/// One scanned element of `resource_changes`.
+/// One scanned element of `resource_changes`: where it is, and where the fields the loader
+/// reads are (the first of each key). A plan has one per resource, tens of thousands: a
+/// fixed record of offsets, not a list of every field, keeps the scan from allocating.
+#[derive(Default)]
 pub(super) struct ChangeScan {
     range: Range<usize>,
-    fields: jsonscan::Fields,
-    change: Option<jsonscan::Fields>,
+    address: Field,
+    deposed: Field,
+    rtype: Field,
+    name: Field,
+    mode: Field,
+    module_address: Field,
+    index: Field,
+    /// Whether the element has a `change` object; its fields follow.
+    change: bool,
+    actions: Field,
+    after: Field,
+    after_unknown: Field,
+    after_sensitive: Field,
+}
+
+/// A field's value: its place from the start of its element, when the element has it.
+#[derive(Clone, Copy, Default)]
+struct Field(Option<(u32, u32)>);
+
+impl Field {
+    /// Records the value at `value` in the element starting at `base`, unless an earlier
+    /// field of the same key did; `false` when the element is too large to record.
+    fn set(&mut self, base: usize, value: &Range<usize>) -> bool {
+        if self.0.is_none() {
+            match (
+                u32::try_from(value.start - base),
+                u32::try_from(value.len()),
+            ) {
+                (Ok(start), Ok(len)) => self.0 = Some((start, len)),
+                _ => return false,
+            }
+        }
+        true
+    }
+
+    fn get(self, text: &str, base: usize) -> Option<&str> {
+        self.0.map(|(start, len)| {
+            let start = base + start as usize;
+            &text[start..start + len as usize]
+        })
+    }
+}
+
+impl ChangeScan {
+    /// The field of the element, or of its `change`, that `key` names, if the loader reads it.
+    fn field_mut(&mut self, key: &[u8], in_change: bool) -> Option<&mut Field> {
+        Some(match (in_change, key) {
+            (false, b"address") => &mut self.address,
+            (false, b"deposed") => &mut self.deposed,
+            (false, b"type") => &mut self.rtype,
+            (false, b"name") => &mut self.name,
+            (false, b"mode") => &mut self.mode,
+            (false, b"module_address") => &mut self.module_address,
+            (false, b"index") => &mut self.index,
+            (true, b"actions") => &mut self.actions,
+            (true, b"after") => &mut self.after,
+            (true, b"after_unknown") => &mut self.after_unknown,
+            (true, b"after_sensitive") => &mut self.after_sensitive,
+            _ => return None,
+        })
+    }
 }
 
 pub(super) struct Envelope<'a> {
@@ -82,24 +144,41 @@ impl<'a> Envelope<'a> {
             if &b[key.clone()] == b"resource_changes" && b.get(vstart) == Some(&b'[') {
                 let mut list = Vec::new();
                 let aend = jsonscan::array_scan(b, vstart, |estart| {
-                    let mut efields: jsonscan::Fields = Vec::new();
-                    let mut change = None;
+                    let mut scan = ChangeScan::default();
+                    let estart = jsonscan::skip_ws(b, estart);
+                    let too_large = |at: usize| jsonscan::ScanError {
+                        offset: at,
+                        message: "a resource change larger than 4 GiB".into(),
+                    };
                     let eend = jsonscan::object_scan(b, estart, |k, v| {
-                        let vend = if &b[k.clone()] == b"change" && b.get(v) == Some(&b'{') {
-                            let (cf, cend) = jsonscan::object_fields(b, v)?;
-                            change = Some(cf);
-                            cend
-                        } else {
-                            jsonscan::value_end(b, v)?
-                        };
-                        efields.push((k, v..vend));
-                        Ok(vend)
+                        let key = &b[k];
+                        if key == b"change" && b.get(v) == Some(&b'{') {
+                            // A repeated `change` object replaces the one before.
+                            scan.change = true;
+                            scan.actions = Field::default();
+                            scan.after = Field::default();
+                            scan.after_unknown = Field::default();
+                            scan.after_sensitive = Field::default();
+                            return jsonscan::object_scan(b, v, |ck, cv| {
+                                let cend = jsonscan::value_end(b, cv)?;
+                                let f = scan.field_mut(&b[ck], true);
+                                match f.is_none_or(|f| f.set(estart, &(cv..cend))) {
+                                    true => Ok(cend),
+                                    false => Err(too_large(cv)),
+                                }
+                            });
+                        }
+                        let vend = jsonscan::value_end(b, v)?;
+                        match scan
+                            .field_mut(key, false)
+                            .is_none_or(|f| f.set(estart, &(v..vend)))
+                        {
+                            true => Ok(vend),
+                            false => Err(too_large(v)),
+                        }
                     })?;
-                    list.push(ChangeScan {
-                        range: estart..eend,
-                        fields: efields,
-                        change: change.take(),
-                    });
+                    scan.range = estart..eend;
+                    list.push(scan);
                     behind(eend);
                     Ok(eend)
                 })?;
@@ -327,10 +406,8 @@ fn change_item(
 ) -> Result<Item> {
     let b = text.as_bytes();
     let r = &scan.range;
-    let fields = &scan.fields;
-    let slice = |k: &str| jsonscan::field(b, fields, k).map(|r| &text[r.clone()]);
-    let string = |k: &str, required: bool| -> Result<Option<Cow<'_, str>>> {
-        match slice(k) {
+    let string = |field: Field, k: &str, required: bool| -> Result<Option<Cow<'_, str>>> {
+        match field.get(text, r.start) {
             Some("null") | None if !required => Ok(None),
             None => Err(
                 InputError::new(path, format!("a resource change has no `{k}`"))
@@ -344,32 +421,32 @@ fn change_item(
                 }),
         }
     };
-    let address = string("address", true)?.unwrap_or_default();
-    if string("deposed", false)?.is_some() {
+    let address = string(scan.address, "address", true)?.unwrap_or_default();
+    if string(scan.deposed, "deposed", false)?.is_some() {
         // A deposed object is an old instance on its way out.
         return Ok(Item::Skip);
     }
-    let rtype = string("type", true)?.unwrap_or_default();
-    let name = string("name", true)?.unwrap_or_default();
-    let mode = mode_of(string("mode", false)?.as_deref());
-    let module = string("module_address", false)?
+    let rtype = string(scan.rtype, "type", true)?.unwrap_or_default();
+    let name = string(scan.name, "name", true)?.unwrap_or_default();
+    let mode = mode_of(string(scan.mode, "mode", false)?.as_deref());
+    let module = string(scan.module_address, "module_address", false)?
         .map(|m| m.into_owned())
         .unwrap_or_default();
-    let index: Option<serde_json::Value> = match slice("index") {
+    let index: Option<serde_json::Value> = match scan.index.get(text, r.start) {
         Some(sl) => serde_json::from_str(sl)
             .map_err(|e| json_error(path, b, sl, &e, "`index` of a resource change"))?,
         None => None,
     };
-    let Some(cfields) = &scan.change else {
+    if !scan.change {
         return Err(InputError::new(
             path,
             format!("the resource change of `{address}` has no `change` object"),
         )
         .at_span(Some(&lines.byte_span(file, r.start)))
         .into());
-    };
-    let cslice = |k: &str| jsonscan::field(b, cfields, k).map(|r| &text[r.clone()]);
-    let actions: Vec<Cow<'_, str>> = match cslice("actions") {
+    }
+    let cslice = |field: Field| field.get(text, r.start);
+    let actions: Vec<Cow<'_, str>> = match cslice(scan.actions) {
         Some(sl) => {
             serde_json::from_str(sl).map_err(|e| json_error(path, b, sl, &e, "`actions`"))?
         }
@@ -384,9 +461,9 @@ fn change_item(
             path,
             b,
             &address,
-            cslice("after"),
-            cslice("after_unknown"),
-            cslice("after_sensitive"),
+            cslice(scan.after),
+            cslice(scan.after_unknown),
+            cslice(scan.after_sensitive),
             readers,
         )?
     } else {
