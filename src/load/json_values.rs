@@ -61,9 +61,11 @@ pub fn parse(text: &str, skip: &[&str], empties: Empties<'_>) -> Option<Value> {
         i: 0,
         depth: 0,
         skip,
-        skip_lengths: skip
-            .iter()
-            .fold(0, |m, s| m | 1u64.checked_shl(s.len() as u32).unwrap_or(0)),
+        skip_filter: skip.iter().fold([0; 4], |mut f, s| {
+            let h = skip_hash(s.as_bytes());
+            f[h / 64] |= 1 << (h % 64);
+            f
+        }),
         items: Vec::new(),
         entries: Vec::new(),
     };
@@ -85,8 +87,8 @@ struct Parser<'a, 's> {
     i: usize,
     depth: usize,
     skip: &'s [&'s str],
-    /// Bit n set when a name in `skip` is n bytes long: most keys are passed at one test.
-    skip_lengths: u64,
+    /// The bits of the names in `skip` by [`skip_hash`]: most keys are passed at one test.
+    skip_filter: [u64; 4],
     /// Elements of the arrays and fields of the objects being read, innermost on top: each
     /// container then gets a vector of exactly its size.
     items: Vec<Value>,
@@ -138,8 +140,8 @@ impl<'a> Parser<'a, '_> {
     }
 
     fn skipped(&self, key: &str) -> bool {
-        let bit = 1u64.checked_shl(key.len() as u32).unwrap_or(0);
-        (bit == 0 || self.skip_lengths & bit != 0) && self.skip.contains(&key)
+        let h = skip_hash(key.as_bytes());
+        self.skip_filter[h / 64] >> (h % 64) & 1 == 1 && self.skip.contains(&key)
     }
 
     fn literal(&mut self, word: &[u8]) -> bool {
@@ -324,6 +326,15 @@ impl<'a> Parser<'a, '_> {
         // both parsers give the same bits.
         serde_json::from_str::<f64>(text).ok()
     }
+}
+
+/// A key's bit in a 256-bit filter, from its length and its first and last bytes.
+fn skip_hash(key: &[u8]) -> usize {
+    let (first, last) = (key.first().copied(), key.last().copied());
+    let h = key.len().wrapping_mul(37)
+        ^ usize::from(first.unwrap_or(0)).wrapping_mul(11)
+        ^ usize::from(last.unwrap_or(0));
+    h & 255
 }
 
 /// The offset in `b` of the first quote, backslash or control character, eight bytes at a

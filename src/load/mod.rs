@@ -330,26 +330,76 @@ fn utf8_lines<'t>(
     text: &'t [u8],
     release: Release<'_>,
 ) -> std::result::Result<(&'t str, crate::inventory::LineIndex), usize> {
-    let mut lines = crate::inventory::LineIndex::default();
-    let mut at = 0;
-    while at < text.len() {
-        let end = (at + RELEASE_STEP).min(text.len());
+    let mut check = TextCheck::new(text);
+    while check.checked < text.len() {
+        let at = check.checked;
+        check.up_to((at + RELEASE_STEP).min(text.len()))?;
+        release(at..check.checked);
+    }
+    check.finish()
+}
+
+/// UTF-8 validation and line indexing of a text, done piece by piece as a reader passes over
+/// it, so each piece is checked while it is still in memory.
+pub(crate) struct TextCheck<'t> {
+    text: &'t [u8],
+    /// Everything before this offset is valid UTF-8 and indexed.
+    checked: usize,
+    lines: crate::inventory::LineIndex,
+}
+
+impl<'t> TextCheck<'t> {
+    pub(crate) fn new(text: &'t [u8]) -> Self {
+        TextCheck {
+            text,
+            checked: 0,
+            lines: crate::inventory::LineIndex::default(),
+        }
+    }
+
+    /// Checks the text up to `end`; a character cut there is checked with the next piece.
+    /// On failure, the offset where valid UTF-8 ends.
+    pub(crate) fn up_to(&mut self, end: usize) -> std::result::Result<(), usize> {
+        let (at, text) = (self.checked, self.text);
+        if end <= at {
+            return Ok(());
+        }
         let checked = match std::str::from_utf8(&text[at..end]) {
             Ok(_) => end,
-            // A character cut by the piece's end is checked with the next piece.
-            Err(e) if e.error_len().is_none() && end < text.len() && e.valid_up_to() > 0 => {
-                at + e.valid_up_to()
-            }
+            Err(e) if e.error_len().is_none() && end < text.len() => at + e.valid_up_to(),
             Err(e) => return Err(at + e.valid_up_to()),
         };
-        lines.extend(&text[at..checked], at);
-        release(at..checked);
-        at = checked;
+        self.lines.extend(&text[at..checked], at);
+        self.checked = checked;
+        Ok(())
     }
-    // SAFETY: every byte of `text` was just checked, piece by piece, with pieces cut only
-    // between characters.
-    let text = unsafe { std::str::from_utf8_unchecked(text) };
-    Ok((text, lines))
+
+    /// Where checking has reached.
+    pub(crate) fn checked(&self) -> usize {
+        self.checked
+    }
+
+    /// Checks the rest of the text and gives it as `str`, with its lines.
+    pub(crate) fn finish(
+        mut self,
+    ) -> std::result::Result<(&'t str, crate::inventory::LineIndex), usize> {
+        self.up_to(self.text.len())?;
+        // SAFETY: every byte of the text was checked, piece by piece, with pieces cut only
+        // between characters.
+        let text = unsafe { std::str::from_utf8_unchecked(self.text) };
+        Ok((text, self.lines))
+    }
+}
+
+/// The error for a text that is not UTF-8 at `offset`.
+fn not_utf8(path: &Path, text: &[u8], offset: usize) -> Error {
+    let (line, col) = line_col(text, offset);
+    InputError::new(
+        path,
+        "is not UTF-8 text: Terraform writes its JSON as UTF-8",
+    )
+    .at(line, col)
+    .into()
 }
 
 /// Gives back the memory of a range of the source text that will not be read again.
@@ -365,23 +415,20 @@ fn load_text(
     if text.starts_with(b"PK\x03\x04") {
         return load_binary_plan(path);
     }
-    // JSON is UTF-8 (RFC 8259 §8.1); a file that is not cannot be a Terraform export.
-    // Validated once here: the whole text is borrowed as `str` from now on.
-    let (text_str, lines) = match utf8_lines(text, release) {
-        Ok(checked) => checked,
-        Err(valid_up_to) => {
-            let (line, col) = line_col(text, valid_up_to);
-            return Err(InputError::new(
-                path,
-                "is not UTF-8 text: Terraform writes its JSON as UTF-8",
-            )
-            .at(line, col)
-            .into());
-        }
-    };
+    // JSON is UTF-8 (RFC 8259 §8.1); a file that is not cannot be a Terraform export, and
+    // that is the error it gets, whatever else is wrong with it. A plan or state is checked
+    // while it is scanned (each piece once, while in memory); anything else first.
     let body = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     let offset = text.len() - body.len();
     let first = body.iter().position(|b| !b.is_ascii_whitespace());
+    if first.is_some_and(|f| body[f] == b'{') && !stream::looks_like_stream(body) {
+        let start = offset + first.unwrap_or(0);
+        let (envelope, text_str, lines) = plan::Envelope::scan(path, text, start, release)?;
+        return load_envelope(path, text, text_str, &lines, envelope, release, readers);
+    }
+    if let Err(valid_up_to) = utf8_lines(text, release) {
+        return Err(not_utf8(path, text, valid_up_to));
+    }
     let Some(first) = first else {
         return Err(InputError::new(
             path,
@@ -398,10 +445,19 @@ fn load_text(
         .at(line, col)
         .into());
     }
-    if stream::looks_like_stream(body) {
-        return stream::load_stream(path, text);
-    }
-    let envelope = plan::Envelope::scan(path, text_str, offset + first, release)?;
+    stream::load_stream(path, text)
+}
+
+/// Loads a scanned plan or state.
+fn load_envelope(
+    path: &Path,
+    text: &[u8],
+    text_str: &str,
+    lines: &crate::inventory::LineIndex,
+    envelope: plan::Envelope<'_>,
+    release: Release<'_>,
+    readers: ValueReaders,
+) -> Result<Inventory> {
     crate::trace::mark(format_args!("scanned {}", path.display()));
     release(0..text.len());
     if envelope.format_version.is_none() && envelope.plan_format_version.is_some() {
@@ -417,7 +473,7 @@ fn load_text(
             || envelope.planned_values.is_some()
             || envelope.configuration.is_some();
         return if is_plan {
-            plan::load_plan(path, text_str, &lines, &envelope, release, readers)
+            plan::load_plan(path, text_str, lines, &envelope, release, readers)
         } else {
             plan::load_state(path, text_str, &envelope, readers)
         };

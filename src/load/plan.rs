@@ -115,12 +115,19 @@ impl<'a> Envelope<'a> {
     /// a few MiB at a time: what is read later faults back in from the page cache.
     pub fn scan(
         path: &Path,
-        text: &'a str,
+        b: &'a [u8],
         start: usize,
         release: super::Release<'_>,
-    ) -> Result<Envelope<'a>> {
-        let b = text.as_bytes();
+    ) -> Result<(Envelope<'a>, &'a str, LineIndex)> {
+        // The text is checked to be UTF-8, and its lines indexed, a piece at a time as the
+        // scan leaves it behind, before that piece is given back.
+        let check = std::cell::RefCell::new(super::TextCheck::new(b));
+        // Not UTF-8 is the error a file gets whatever else is wrong with it.
+        let not_utf8 = |at: usize| super::not_utf8(path, b, at);
         let scan_err = |e: jsonscan::ScanError| {
+            if let Err(at) = check.borrow_mut().up_to(b.len()) {
+                return not_utf8(at);
+            }
             let (line, col) = crate::inventory::line_col(b, e.offset);
             let what = if e.message.contains("ends") {
                 format!("ends early (truncated JSON?): {}", e.message)
@@ -133,12 +140,18 @@ impl<'a> Envelope<'a> {
         // into each `change`), everything else is skipped.
         let mut fields: jsonscan::Fields = Vec::new();
         let mut changes: Option<Vec<ChangeScan>> = None;
-        let released = std::cell::Cell::new(0);
-        let behind = |pos: usize| {
-            if pos >= released.get() + super::RELEASE_STEP {
-                release(released.get()..pos);
-                released.set(pos);
+        let behind = |pos: usize| -> std::result::Result<(), jsonscan::ScanError> {
+            let mut check = check.borrow_mut();
+            let released = check.checked();
+            if pos >= released + super::RELEASE_STEP {
+                // An error here is placed by `scan_err`, which checks the whole text.
+                check.up_to(pos).map_err(|offset| jsonscan::ScanError {
+                    offset,
+                    message: "not UTF-8".into(),
+                })?;
+                release(released..check.checked());
             }
+            Ok(())
         };
         let end = jsonscan::object_scan(b, start, |key, vstart| {
             if &b[key.clone()] == b"resource_changes" && b.get(vstart) == Some(&b'[') {
@@ -179,7 +192,7 @@ impl<'a> Envelope<'a> {
                     })?;
                     scan.range = estart..eend;
                     list.push(scan);
-                    behind(eend);
+                    behind(eend)?;
                     Ok(eend)
                 })?;
                 changes = Some(list);
@@ -188,7 +201,7 @@ impl<'a> Envelope<'a> {
             }
             let vend = jsonscan::value_end(b, vstart)?;
             fields.push((key, vstart..vend));
-            behind(vend);
+            behind(vend)?;
             Ok(vend)
         })
         .map_err(scan_err)?;
@@ -199,6 +212,7 @@ impl<'a> Envelope<'a> {
                 message: "unexpected data after the top-level object".into(),
             }));
         }
+        let (text, lines) = check.into_inner().finish().map_err(not_utf8)?;
         let small = |key: &str| -> Result<Option<&'a str>> {
             Ok(jsonscan::field(b, &fields, key).map(|r| &text[r.clone()]))
         };
@@ -219,7 +233,7 @@ impl<'a> Envelope<'a> {
             }
         };
         let resource_changes = changes;
-        Ok(Envelope {
+        let envelope = Envelope {
             format_version: string("format_version")?,
             terraform_version: string("terraform_version")?,
             resource_changes,
@@ -241,7 +255,8 @@ impl<'a> Envelope<'a> {
             resources: parse("resources", "`resources`")?,
             lineage: string("lineage")?,
             plan_format_version: string("plan_format_version")?,
-        })
+        };
+        Ok((envelope, text, lines))
     }
 }
 
