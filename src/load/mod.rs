@@ -200,8 +200,36 @@ pub enum ValueReaders {
     ModelOnly,
 }
 
+/// How many sources are loading at this moment, on any thread.
+static LOADING: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+/// Counts a source as loading while it lives.
+struct Loading;
+
+impl Loading {
+    fn start() -> Self {
+        LOADING.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Loading
+    }
+}
+
+impl Drop for Loading {
+    fn drop(&mut self) {
+        LOADING.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+/// Whether fewer sources are loading than there are cores: a loader may then share its work
+/// out between threads.
+pub(crate) fn cores_to_spare() -> bool {
+    static CORES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    let cores = *CORES.get_or_init(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+    LOADING.load(std::sync::atomic::Ordering::Relaxed) < cores
+}
+
 /// Loads one source (a file or a directory), detecting its format.
 pub fn load_source(path: &Path, opts: &LoadOptions) -> Result<Inventory> {
+    let _loading = Loading::start();
     let meta = std::fs::metadata(path).map_err(|e| Error::io(path, e))?;
     if meta.is_dir() {
         return hcl::load_dir(path, &hcl::HclOptions::from_env(opts.var_files.clone()));

@@ -364,8 +364,10 @@ pub(super) fn load_plan(
             })
             .collect()
     };
-    // Large plans are read on both cores: each half of the changes on its own thread.
-    let items: Vec<Result<Item>> = if changes.len() >= 2048 {
+    // A large plan is read on two threads, each half of the changes on its own, when a core
+    // would otherwise be idle: not while other sources load beside it, which keep the cores
+    // busy already (two threads each there only cost switching between them).
+    let items: Vec<Result<Item>> = if changes.len() >= 2048 && super::cores_to_spare() {
         let (a, b) = changes.split_at(changes.len() / 2);
         std::thread::scope(|scope| {
             let ha = scope.spawn(|| read(a));
