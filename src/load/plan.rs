@@ -351,44 +351,53 @@ pub(super) fn load_plan(
     let file: std::sync::Arc<Path> = path.into();
     let changes = env.resource_changes.as_deref().unwrap_or_default();
     // Each change's bytes are given back once read (a few MiB at a time), so a large plan's
-    // text does not stay in memory while its values are built.
-    let read = |part: &[ChangeScan]| -> Vec<Result<Item>> {
+    // text does not stay in memory while its values are built. Resources go straight into
+    // the inventory's list, in order.
+    let read = |part: &[ChangeScan], out: &mut Read| -> Result<()> {
         let mut done = part.first().map_or(0, |c| c.range.start);
-        part.iter()
-            .map(|r| {
-                if r.range.start >= done + super::RELEASE_STEP {
-                    release(done..r.range.start);
-                    done = r.range.start;
-                }
-                change_item(path, text, r, &resolver, lines, &file, readers)
-            })
-            .collect()
+        for r in part {
+            if r.range.start >= done + super::RELEASE_STEP {
+                release(done..r.range.start);
+                done = r.range.start;
+            }
+            match change_item(path, text, r, &resolver, lines, &file, readers)? {
+                Item::Resource(r) => out.resources.push(r),
+                Item::Removed(a) => out.removed.push(a),
+                Item::Skip => {}
+            }
+        }
+        Ok(())
+    };
+    let mut all = Read {
+        resources: Vec::with_capacity(changes.len()),
+        removed: Vec::new(),
     };
     // A large plan is read on two threads, each half of the changes on its own, when a core
     // would otherwise be idle: not while other sources load beside it, which keep the cores
     // busy already (two threads each there only cost switching between them).
-    let items: Vec<Result<Item>> = if changes.len() >= 2048 && super::cores_to_spare() {
+    if changes.len() >= 2048 && super::cores_to_spare() {
         let (a, b) = changes.split_at(changes.len() / 2);
-        std::thread::scope(|scope| {
-            let ha = scope.spawn(|| read(a));
-            let mut out: Vec<Result<Item>> = read(b);
-            let mut first = ha.join().unwrap_or_else(|_| {
-                vec![Err(InputError::new(path, "a loader thread panicked").into())]
+        std::thread::scope(|scope| -> Result<()> {
+            let second = scope.spawn(|| {
+                let mut out = Read::default();
+                read(b, &mut out).map(|()| out)
             });
-            first.append(&mut out);
-            first
-        })
+            let first = read(a, &mut all);
+            let second = second
+                .join()
+                .unwrap_or_else(|_| Err(InputError::new(path, "a loader thread panicked").into()));
+            // The first error in the file's order.
+            first?;
+            let mut second = second?;
+            all.resources.append(&mut second.resources);
+            all.removed.append(&mut second.removed);
+            Ok(())
+        })?;
     } else {
-        read(changes)
-    };
-    inv.resources.reserve_exact(items.len());
-    for item in items {
-        match item? {
-            Item::Resource(r) => inv.resources.push(*r),
-            Item::Removed(a) => inv.removed.push(a),
-            Item::Skip => {}
-        }
+        read(changes, &mut all)?;
     }
+    inv.resources = all.resources;
+    inv.removed = all.removed;
     if env.resource_changes.is_none() {
         // A plan with no changes at all may omit resource_changes; its planned values still
         // describe the environment.
@@ -404,8 +413,15 @@ pub(super) fn load_plan(
     Ok(inv)
 }
 
+/// What reading a run of resource changes gives, in the file's order.
+#[derive(Default)]
+struct Read {
+    resources: Vec<Resource>,
+    removed: Vec<String>,
+}
+
 enum Item {
-    Resource(Box<Resource>),
+    Resource(Resource),
     Removed(String),
     Skip,
 }
@@ -488,7 +504,7 @@ fn change_item(
     };
     let local = local_address(mode, &rtype, &name);
     let index = instance_key(index.as_ref());
-    Ok(Item::Resource(Box::new(Resource {
+    Ok(Item::Resource(Resource {
         address: instance_address(&address, index.as_ref()),
         config: resolver.resource_config(&module, &local),
         module,
@@ -499,7 +515,7 @@ fn change_item(
         values,
         action,
         span: Some(lines.byte_span(file, r.start)),
-    })))
+    }))
 }
 
 pub(super) fn load_state(
