@@ -218,7 +218,7 @@ impl<'a> Parser<'a, '_> {
             last = Some(key);
             Some(())
         })?;
-        let entries: Vec<(Key, Value)> = self.entries.drain(start..).collect();
+        let entries: Vec<(Key, Value)> = take_top(&mut self.entries, start);
         Some(Value::Map(if sorted {
             Map::from_sorted(entries)
         } else {
@@ -236,7 +236,7 @@ impl<'a> Parser<'a, '_> {
             p.items.push(item);
             Some(())
         })?;
-        Some(Value::List(self.items.drain(start..).collect()))
+        Some(Value::List(take_top(&mut self.items, start)))
     }
 
     /// The string starting at `self.i` (a quote), unescaped; borrowed when it has no escape.
@@ -326,6 +326,17 @@ impl<'a> Parser<'a, '_> {
         // both parsers give the same bits.
         serde_json::from_str::<f64>(text).ok()
     }
+}
+
+/// The top of a scratch stack from `start`, moved (one copy) into a vector of exactly its
+/// size; the stack keeps its room. (`split_off(0)` would hand over the stack's whole buffer.)
+fn take_top<T>(stack: &mut Vec<T>, start: usize) -> Vec<T> {
+    if start > 0 {
+        return stack.split_off(start);
+    }
+    let mut top = Vec::with_capacity(stack.len());
+    top.append(stack);
+    top
 }
 
 /// A key's bit in a 256-bit filter, from its length and its first and last bytes.
