@@ -62,7 +62,7 @@ pub struct ResourceGraph<'i> {
     pub graph: DiGraph<usize, EdgeKind>,
     nodes: Vec<NodeIndex>,
     by_address: HashMap<&'i str, usize>,
-    by_base: HashMap<String, Vec<usize>>,
+    by_base: HashMap<std::borrow::Cow<'i, str>, Vec<usize>>,
     pub(crate) sa_by_email: HashMap<String, usize>,
     secret_by_id: HashMap<String, Vec<usize>>,
     connector_by_name: HashMap<String, Vec<usize>>,
@@ -89,6 +89,32 @@ fn str_at<'v>(v: &'v Value, path: &str) -> Option<&'v str> {
     match v.at(path) {
         Lookup::Set(Value::String(s)) => Some(s),
         _ => None,
+    }
+}
+
+/// A resource's address without its instance key: a slice of its address, as loaders write
+/// it (`module.m["k"].google_x.y` of `module.m["k"].google_x.y["i"]`), or built when not.
+fn base_of(r: &Resource) -> std::borrow::Cow<'_, str> {
+    let rest = r.address.as_str();
+    let rest = if r.module.is_empty() {
+        Some(rest)
+    } else {
+        rest.strip_prefix(r.module.as_str())
+            .and_then(|x| x.strip_prefix('.'))
+    };
+    let rest = match r.mode {
+        crate::inventory::Mode::Managed => rest,
+        crate::inventory::Mode::Data => rest.and_then(|x| x.strip_prefix("data.")),
+    };
+    let rest = rest
+        .and_then(|x| x.strip_prefix(r.rtype.as_str()))
+        .and_then(|x| x.strip_prefix('.'))
+        .and_then(|x| x.strip_prefix(r.name.as_str()));
+    match rest {
+        Some(key) if key.is_empty() || key.starts_with('[') => {
+            std::borrow::Cow::Borrowed(&r.address[..r.address.len() - key.len()])
+        }
+        _ => std::borrow::Cow::Owned(r.base_address()),
     }
 }
 
@@ -130,9 +156,11 @@ impl<'i> ResourceGraph<'i> {
     fn index(&mut self) {
         for (i, r) in self.inventory.resources.iter().enumerate() {
             self.by_address.insert(r.address.as_str(), i);
-            self.by_base.entry(r.base_address()).or_default().push(i);
+            let base = base_of(r);
+            debug_assert_eq!(base, r.base_address());
+            self.by_base.entry(base).or_default().push(i);
             let v = &r.values;
-            let name = str_at(v, "name").map(str::to_string);
+            let name = str_at(v, "name");
             match r.rtype.as_str() {
                 "google_service_account" => {
                     if let Some(email) = str_at(v, "email") {
@@ -169,7 +197,7 @@ impl<'i> ResourceGraph<'i> {
                         self.sql_by_connection.insert(c.to_string(), i);
                     }
                     if let (Some(p), Some(reg), Some(n)) =
-                        (str_at(v, "project"), str_at(v, "region"), name.as_deref())
+                        (str_at(v, "project"), str_at(v, "region"), name)
                     {
                         self.sql_by_connection.insert(format!("{p}:{reg}:{n}"), i);
                     }
@@ -184,27 +212,33 @@ impl<'i> ResourceGraph<'i> {
                 }
                 "google_compute_region_network_endpoint_group" => {
                     if let Some(n) = &name {
-                        self.neg_by_name.entry(n.clone()).or_default().push(i);
+                        self.neg_by_name.entry(n.to_string()).or_default().push(i);
                     }
                 }
                 "google_compute_backend_service" => {
                     if let Some(n) = &name {
-                        self.backend_by_name.entry(n.clone()).or_default().push(i);
+                        self.backend_by_name
+                            .entry(n.to_string())
+                            .or_default()
+                            .push(i);
                     }
                 }
                 "google_compute_url_map" => {
                     if let Some(n) = &name {
-                        self.url_map_by_name.entry(n.clone()).or_default().push(i);
+                        self.url_map_by_name
+                            .entry(n.to_string())
+                            .or_default()
+                            .push(i);
                     }
                 }
                 "google_compute_target_https_proxy" => {
                     if let Some(n) = &name {
-                        self.proxy_by_name.entry(n.clone()).or_default().push(i);
+                        self.proxy_by_name.entry(n.to_string()).or_default().push(i);
                     }
                 }
                 "google_compute_managed_ssl_certificate" => {
                     if let Some(n) = &name {
-                        self.cert_by_name.entry(n.clone()).or_default().push(i);
+                        self.cert_by_name.entry(n.to_string()).or_default().push(i);
                     }
                 }
                 _ => {}
@@ -262,7 +296,7 @@ impl<'i> ResourceGraph<'i> {
         let Some((base, key)) = reference_target(&reference) else {
             return Vec::new();
         };
-        let Some(candidates) = self.by_base.get(&base) else {
+        let Some(candidates) = self.by_base.get(base.as_str()) else {
             return Vec::new();
         };
         let inv = self.inventory;
