@@ -278,10 +278,12 @@ impl<'i> ResourceGraph<'i> {
                         .collect();
                     distinct.into_iter().collect()
                 });
-            let targets: BTreeSet<usize> = references
+            let mut targets: Vec<usize> = references
                 .iter()
                 .flat_map(|reference| self.resolve_reference(r, reference))
                 .collect();
+            targets.sort_unstable();
+            targets.dedup();
             for t in targets {
                 self.add_edge(i, t, EdgeKind::Reference);
             }
@@ -293,10 +295,10 @@ impl<'i> ResourceGraph<'i> {
     /// (the `each.key` pattern), or nothing when that is ambiguous.
     pub fn resolve_reference(&self, from: &Resource, reference: &str) -> Vec<usize> {
         let reference = from.reference(reference);
-        let Some((base, key)) = reference_target(&reference) else {
+        let Some((base, key)) = reference_base(&reference) else {
             return Vec::new();
         };
-        let Some(candidates) = self.by_base.get(base.as_str()) else {
+        let Some(candidates) = self.by_base.get(base) else {
             return Vec::new();
         };
         let inv = self.inventory;
@@ -633,6 +635,11 @@ fn may_name_resource(reference: &str) -> bool {
 }
 
 pub fn reference_target(reference: &str) -> Option<(String, Option<InstanceKey>)> {
+    reference_base(reference).map(|(base, key)| (base.to_string(), key))
+}
+
+/// [`reference_target`] with the base as a slice of the reference, which holds it whole.
+fn reference_base(reference: &str) -> Option<(&str, Option<InstanceKey>)> {
     let mut rest = reference;
     let mut prefix = String::new();
     while let Some(after) = rest.strip_prefix("module.") {
@@ -677,17 +684,23 @@ pub fn reference_target(reference: &str) -> Option<(String, Option<InstanceKey>)
     } else {
         None
     };
-    let mut base = prefix;
-    if !base.is_empty() {
+    // Module steps, `data.`, type and name are written one after the other: the base is
+    // the reference up to the end of the name.
+    let base_len = reference.len() - after_name.len();
+    debug_assert_eq!(&reference[..base_len], {
+        let mut base = prefix;
+        if !base.is_empty() {
+            base.push('.');
+        }
+        if data {
+            base.push_str("data.");
+        }
+        base.push_str(rtype);
         base.push('.');
-    }
-    if data {
-        base.push_str("data.");
-    }
-    base.push_str(rtype);
-    base.push('.');
-    base.push_str(name);
-    Some((base, key))
+        base.push_str(name);
+        base
+    });
+    Some((&reference[..base_len], key))
 }
 
 #[cfg(test)]
