@@ -641,15 +641,11 @@ pub fn reference_target(reference: &str) -> Option<(String, Option<InstanceKey>)
 /// [`reference_target`] with the base as a slice of the reference, which holds it whole.
 fn reference_base(reference: &str) -> Option<(&str, Option<InstanceKey>)> {
     let mut rest = reference;
-    let mut prefix = String::new();
     while let Some(after) = rest.strip_prefix("module.") {
         let name_end = after.find(['[', '.'])?;
-        let name = &after[..name_end];
         let mut tail = &after[name_end..];
-        let mut key = "";
         if tail.starts_with('[') {
             let close = closing_bracket(tail)?;
-            key = &tail[..=close];
             tail = &tail[close + 1..];
         }
         // What follows is a nested module, a resource (`type.name`), or a module output
@@ -658,18 +654,9 @@ fn reference_base(reference: &str) -> Option<(&str, Option<InstanceKey>)> {
         if !next.contains('.') {
             return None;
         }
-        if !prefix.is_empty() {
-            prefix.push('.');
-        }
-        prefix.push_str("module.");
-        prefix.push_str(name);
-        prefix.push_str(key);
         rest = next;
     }
-    let (data, rest) = match rest.strip_prefix("data.") {
-        Some(r) => (true, r),
-        None => (false, rest),
-    };
+    let rest = rest.strip_prefix("data.").unwrap_or(rest);
     let (rtype, tail) = rest.split_once('.')?;
     if !rtype.contains('_')
         || ["var", "local", "each", "count", "path", "terraform", "self"].contains(&rtype)
@@ -677,7 +664,6 @@ fn reference_base(reference: &str) -> Option<(&str, Option<InstanceKey>)> {
         return None;
     }
     let name_end = tail.find(['[', '.']).unwrap_or(tail.len());
-    let name = &tail[..name_end];
     let after_name = &tail[name_end..];
     let key = if after_name.starts_with('[') {
         closing_bracket(after_name).and_then(|c| parse_key(&after_name[..=c]))
@@ -686,21 +672,7 @@ fn reference_base(reference: &str) -> Option<(&str, Option<InstanceKey>)> {
     };
     // Module steps, `data.`, type and name are written one after the other: the base is
     // the reference up to the end of the name.
-    let base_len = reference.len() - after_name.len();
-    debug_assert_eq!(&reference[..base_len], {
-        let mut base = prefix;
-        if !base.is_empty() {
-            base.push('.');
-        }
-        if data {
-            base.push_str("data.");
-        }
-        base.push_str(rtype);
-        base.push('.');
-        base.push_str(name);
-        base
-    });
-    Some((&reference[..base_len], key))
+    Some((&reference[..reference.len() - after_name.len()], key))
 }
 
 #[cfg(test)]
