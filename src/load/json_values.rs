@@ -47,7 +47,7 @@ pub enum Empties<'m> {
 }
 
 /// Parses `text`, one JSON value with optional whitespace around it, skipping the object
-/// fields named in `skip` at any depth. `None` when serde_json must decide: serde_json keeps
+/// fields named in `skip` in the top-level object. `None` when serde_json must decide: serde_json keeps
 /// empty values, which can only cost memory, never change what is read.
 pub fn parse(text: &str, skip: &[&str], empties: Empties<'_>) -> Option<Value> {
     let (drop, marks) = match empties {
@@ -196,7 +196,9 @@ impl<'a> Parser<'a, '_> {
             }
             let key = p.string()?;
             p.colon()?;
-            if p.skipped(&key) {
+            // Only the resource's own attributes are skipped, not keys of the same name in
+            // nested maps and blocks (a label named `status`).
+            if p.depth == 1 && p.skipped(&key) {
                 return p.skip_value();
             }
             let inner = if p.drop { marks.key(&key) } else { marks };
@@ -617,6 +619,18 @@ mod tests {
                 depth <= super::MAX_DEPTH
             );
         }
+    }
+
+    #[test]
+    fn only_top_level_fields_are_skipped() {
+        let text = r#"{"status": "x", "labels": {"status": "prod", "uid": "1"},
+            "template": [{"metadata": [{"generation": 2}], "conditions": [1]}], "uid": "u"}"#;
+        agrees(text);
+        let v = parse(text, SKIPPED_ATTRIBUTES, Empties::Keep).unwrap();
+        assert!(v.get("status").is_none() && v.get("uid").is_none());
+        let labels = v.get("labels").unwrap();
+        assert_eq!(labels.get("status").and_then(Value::as_str), Some("prod"));
+        assert_eq!(labels.get("uid").and_then(Value::as_str), Some("1"));
     }
 
     #[test]

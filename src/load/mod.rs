@@ -154,7 +154,7 @@ fn is_override(r: &Resource) -> bool {
 }
 
 /// The dotted path and length of the first string longer than [`MAX_STRING_BYTES`] in `v`.
-fn long_string(v: &crate::value::Value) -> Option<(String, usize)> {
+pub(super) fn long_string(v: &crate::value::Value) -> Option<(String, usize)> {
     use crate::value::Value;
     let join = |head: String, tail: String| {
         if tail.is_empty() {
@@ -892,6 +892,27 @@ mod tests {
         assert!(
             e.ends_with("`labels.k` of `google_cloud_run_v2_service.a` holds a string of 65536 bytes: tfparity reads strings of at most 65535 bytes"),
             "{e}"
+        );
+    }
+
+    #[test]
+    fn a_long_key_only_in_the_unknown_marks_is_refused() {
+        // Unknown marks add the attributes they name to the values; their keys are held to
+        // the same limit, though the `after` text never had them.
+        let big = "k".repeat(MAX_STRING_BYTES + 1);
+        let change = format!(
+            r#"{{"address":"google_cloud_run_v2_service.a","mode":"managed","type":"google_cloud_run_v2_service","name":"a","change":{{"actions":["create"],"after":{{}},"after_unknown":{{"{big}":true}}}}}}"#
+        );
+        let text = format!("{{\"format_version\":\"1.2\",\"resource_changes\":[\n{change}]}}");
+        let e = err(&text);
+        assert!(e.starts_with("x.json:2:"), "{e}");
+        assert!(e.contains("holds a string of 65536 bytes"), "{e}");
+        // A short key in the marks is an unknown attribute, as ever.
+        let ok = text.replace(&big, "short");
+        let inv = load_bytes(Path::new("x.json"), ok.as_bytes()).unwrap();
+        assert_eq!(
+            inv.resources[0].values.get("short"),
+            Some(&crate::value::Value::Unknown)
         );
     }
 

@@ -44,31 +44,35 @@ pub(super) struct ChangeScan {
     after_sensitive: Field,
 }
 
-/// A field's value: its place from the start of its element, when the element has it.
-#[derive(Clone, Copy, Default)]
-struct Field(Option<(u32, u32)>);
+/// A field's value: where it starts and its length, when the element has it.
+#[derive(Clone, Copy)]
+struct Field {
+    start: usize,
+    len: usize,
+}
+
+impl Default for Field {
+    fn default() -> Self {
+        Field {
+            start: usize::MAX,
+            len: 0,
+        }
+    }
+}
 
 impl Field {
-    /// Records the value at `value` in the element starting at `base`, unless an earlier
-    /// field of the same key did; `false` when the element is too large to record.
-    fn set(&mut self, base: usize, value: &Range<usize>) -> bool {
-        if self.0.is_none() {
-            match (
-                u32::try_from(value.start - base),
-                u32::try_from(value.len()),
-            ) {
-                (Ok(start), Ok(len)) => self.0 = Some((start, len)),
-                _ => return false,
-            }
+    /// Records the value at `value`, unless an earlier field of the same key did.
+    fn set(&mut self, value: Range<usize>) {
+        if self.start == usize::MAX {
+            *self = Field {
+                start: value.start,
+                len: value.len(),
+            };
         }
-        true
     }
 
-    fn get(self, text: &str, base: usize) -> Option<&str> {
-        self.0.map(|(start, len)| {
-            let start = base + start as usize;
-            &text[start..start + len as usize]
-        })
+    fn get(self, text: &str) -> Option<&str> {
+        (self.start != usize::MAX).then(|| &text[self.start..self.start + self.len])
     }
 }
 
@@ -159,10 +163,6 @@ impl<'a> Envelope<'a> {
                 let aend = jsonscan::array_scan(b, vstart, |estart| {
                     let mut scan = ChangeScan::default();
                     let estart = jsonscan::skip_ws(b, estart);
-                    let too_large = |at: usize| jsonscan::ScanError {
-                        offset: at,
-                        message: "a resource change larger than 4 GiB".into(),
-                    };
                     let eend = jsonscan::object_scan(b, estart, |k, v| {
                         let key = &b[k];
                         if key == b"change" && b.get(v) == Some(&b'{') {
@@ -174,21 +174,17 @@ impl<'a> Envelope<'a> {
                             scan.after_sensitive = Field::default();
                             return jsonscan::object_scan(b, v, |ck, cv| {
                                 let cend = jsonscan::value_end(b, cv)?;
-                                let f = scan.field_mut(&b[ck], true);
-                                match f.is_none_or(|f| f.set(estart, &(cv..cend))) {
-                                    true => Ok(cend),
-                                    false => Err(too_large(cv)),
+                                if let Some(f) = scan.field_mut(&b[ck], true) {
+                                    f.set(cv..cend);
                                 }
+                                Ok(cend)
                             });
                         }
                         let vend = jsonscan::value_end(b, v)?;
-                        match scan
-                            .field_mut(key, false)
-                            .is_none_or(|f| f.set(estart, &(v..vend)))
-                        {
-                            true => Ok(vend),
-                            false => Err(too_large(v)),
+                        if let Some(f) = scan.field_mut(key, false) {
+                            f.set(v..vend);
                         }
+                        Ok(vend)
                     })?;
                     scan.range = estart..eend;
                     list.push(scan);
@@ -440,7 +436,7 @@ fn change_item(
     let b = text.as_bytes();
     let r = &scan.range;
     let string = |field: Field, k: &str, required: bool| -> Result<Option<Cow<'_, str>>> {
-        match field.get(text, r.start) {
+        match field.get(text) {
             Some("null") | None if !required => Ok(None),
             None => Err(
                 InputError::new(path, format!("a resource change has no `{k}`"))
@@ -465,7 +461,7 @@ fn change_item(
     let module = string(scan.module_address, "module_address", false)?
         .map(|m| m.into_owned())
         .unwrap_or_default();
-    let index: Option<serde_json::Value> = match scan.index.get(text, r.start) {
+    let index: Option<serde_json::Value> = match scan.index.get(text) {
         Some(sl) => serde_json::from_str(sl)
             .map_err(|e| json_error(path, b, sl, &e, "`index` of a resource change"))?,
         None => None,
@@ -478,7 +474,7 @@ fn change_item(
         .at_span(Some(&lines.byte_span(file, r.start)))
         .into());
     }
-    let cslice = |field: Field| field.get(text, r.start);
+    let cslice = |field: Field| field.get(text);
     let actions: Vec<Cow<'_, str>> = match cslice(scan.actions) {
         Some(sl) => {
             serde_json::from_str(sl).map_err(|e| json_error(path, b, sl, &e, "`actions`"))?
@@ -645,6 +641,7 @@ pub(super) fn marked_values(
     };
     // Read before the values, where empty values are dropped (they say which to keep); an
     // error in the values is still the one reported first.
+    let unknown_raw = unknown;
     let unknown = marks(unknown, "`after_unknown`");
     let sensitive = marks(sensitive, "`after_sensitive`");
     let empties = match (readers, &unknown, &sensitive) {
@@ -684,6 +681,7 @@ pub(super) fn marked_values(
         }
     };
     let lean = matches!(empties, Empties::Drop(_));
+    let unknown_text = unknown_raw.filter(|_| matches!(unknown, Ok(Some(_))));
     let (unknown, sensitive) = (unknown?, sensitive?);
     let (u, s) = (unknown.as_ref(), sensitive.as_ref());
     if u.is_some() || s.is_some() {
@@ -695,6 +693,18 @@ pub(super) fn marked_values(
         } else {
             value.apply_marks(u, s);
         }
+    }
+    // Unknown marks add the keys of attributes absent from `after`, which the check of its
+    // text did not see.
+    if let Some(raw) = unknown_text.filter(|r| r.len() > super::MAX_STRING_BYTES)
+        && let Some((attr, n)) = super::long_string(&value)
+    {
+        let (line, col) = crate::inventory::line_col(text, super::offset_in(text, raw));
+        return Err(
+            InputError::new(path, super::long_string_message(&attr, address, n))
+                .at(line, col)
+                .into(),
+        );
     }
     Ok(value)
 }
