@@ -245,17 +245,6 @@ pub fn value_end(b: &[u8], i: usize) -> Result<usize> {
     }
 }
 
-/// The fields of the object starting at `i`: (key range without quotes, value range).
-pub fn object_fields(b: &[u8], i: usize) -> Result<(Fields, usize)> {
-    let mut out = Vec::new();
-    let end = object_scan(b, i, |key, vstart| {
-        let vend = value_end(b, vstart)?;
-        out.push((key, vstart..vend));
-        Ok(vend)
-    })?;
-    Ok((out, end))
-}
-
 /// Walks the object starting at `i`, calling `on_value(key range, value start)` for each
 /// field; the callback scans the value (or descends into it) and returns where it ends.
 /// Returns the end of the object.
@@ -480,6 +469,17 @@ fn unescaped_len(s: &[u8]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The fields of the object starting at `i`: (key range without quotes, value range).
+    fn object_fields(b: &[u8], i: usize) -> Result<(Fields, usize)> {
+        let mut out = Vec::new();
+        let end = object_scan(b, i, |key, vstart| {
+            let vend = value_end(b, vstart)?;
+            out.push((key, vstart..vend));
+            Ok(vend)
+        })?;
+        Ok((out, end))
+    }
 
     /// The container's end found one byte at a time: what the block-wise skip must agree with.
     fn container_end_bytewise(b: &[u8], i: usize) -> Option<usize> {

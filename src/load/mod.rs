@@ -449,8 +449,10 @@ fn load_text(
     let body = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
     let offset = text.len() - body.len();
     let first = body.iter().position(|b| !b.is_ascii_whitespace());
-    if first.is_some_and(|f| body[f] == b'{') && !stream::looks_like_stream(body) {
-        let start = offset + first.unwrap_or(0);
+    if let Some(f) = first.filter(|&f| body[f] == b'{')
+        && !stream::looks_like_stream(body)
+    {
+        let start = offset + f;
         let (envelope, text_str, lines) = plan::Envelope::scan(path, text, start, release)?;
         return load_envelope(path, text, text_str, &lines, envelope, release, readers);
     }

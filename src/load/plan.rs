@@ -681,7 +681,6 @@ pub(super) fn marked_values(
         }
     };
     let lean = matches!(empties, Empties::Drop(_));
-    let unknown_text = unknown_raw.filter(|_| matches!(unknown, Ok(Some(_))));
     let (unknown, sensitive) = (unknown?, sensitive?);
     let (u, s) = (unknown.as_ref(), sensitive.as_ref());
     if u.is_some() || s.is_some() {
@@ -696,7 +695,8 @@ pub(super) fn marked_values(
     }
     // Unknown marks add the keys of attributes absent from `after`, which the check of its
     // text did not see.
-    if let Some(raw) = unknown_text.filter(|r| r.len() > super::MAX_STRING_BYTES)
+    if u.is_some()
+        && let Some(raw) = unknown_raw.filter(|r| r.len() > super::MAX_STRING_BYTES)
         && let Some((attr, n)) = super::long_string(&value)
     {
         let (line, col) = crate::inventory::line_col(text, super::offset_in(text, raw));
