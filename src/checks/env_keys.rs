@@ -98,9 +98,10 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                     );
                     continue;
                 };
-                let mut only_a: BTreeSet<String> = ka.keys().cloned().collect();
-                let mut only_b: BTreeSet<String> = kb.keys().cloned().collect();
-                let common: Vec<String> = only_a.intersection(&only_b).cloned().collect();
+                // Borrowed from the model: keys are copied only into what is reported.
+                let mut only_a: BTreeSet<&str> = ka.keys().map(String::as_str).collect();
+                let mut only_b: BTreeSet<&str> = kb.keys().map(String::as_str).collect();
+                let common: Vec<&str> = only_a.intersection(&only_b).copied().collect();
                 for k in &common {
                     only_a.remove(k);
                     only_b.remove(k);
@@ -114,9 +115,9 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                     else {
                         continue;
                     };
-                    if only_a.contains(from) && only_b.contains(to) {
-                        only_a.remove(from);
-                        only_b.remove(to);
+                    if only_a.contains(from.as_str()) && only_b.contains(to.as_str()) {
+                        only_a.remove(from.as_str());
+                        only_b.remove(to.as_str());
                         declared.push(
                             Finding::new(
                                 Status::IntentionalDiff,
@@ -150,14 +151,14 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                     let hit: Vec<String> = o
                         .keys
                         .iter()
-                        .filter(|k| side.contains(*k))
+                        .filter(|k| side.contains(k.as_str()))
                         .cloned()
                         .collect();
                     if hit.is_empty() {
                         continue;
                     }
                     for k in &hit {
-                        side.remove(k);
+                        side.remove(k.as_str());
                     }
                     declared.push(
                         Finding::new(
@@ -198,12 +199,12 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                 for k in only_a
                     .iter()
                     .chain(only_b.iter())
-                    .cloned()
+                    .copied()
                     .collect::<Vec<_>>()
                 {
                     match ctx.decide(
                         &super::Diff::new(&CHECK, Some(&role.name), &env.name, "env_keys")
-                            .keys(vec![k.clone()]),
+                            .keys(vec![k.to_string()]),
                     ) {
                         Decision::Accepted(acc) => {
                             only_a.remove(&k);
@@ -212,9 +213,9 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                                 .entry(acc.name.clone())
                                 .or_insert((acc, Vec::new()))
                                 .1
-                                .push(k);
+                                .push(k.to_string());
                         }
-                        Decision::Expired(acc) => expired.push((acc, k)),
+                        Decision::Expired(acc) => expired.push((acc, k.to_string())),
                         _ => {}
                     }
                 }
@@ -251,15 +252,15 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                             .role(&role.name)
                             .envs([reference.as_str(), env.name.as_str()])
                             .subject("env_keys")
-                            .evidence(ev_a.clone().keys(common.clone()))
-                            .evidence(ev_b.clone().keys(common.clone())),
+                            .evidence(ev_a.clone().keys(common.iter().copied()))
+                            .evidence(ev_b.clone().keys(common.iter().copied())),
                         );
                     }
                     out.extend(declared);
                     continue;
                 }
-                let a_list: Vec<String> = only_a.iter().cloned().collect();
-                let b_list: Vec<String> = only_b.iter().cloned().collect();
+                let a_list: Vec<String> = only_a.iter().map(|k| k.to_string()).collect();
+                let b_list: Vec<String> = only_b.iter().map(|k| k.to_string()).collect();
                 let mut parts = Vec::new();
                 if !a_list.is_empty() {
                     parts.push(format!("only in {reference}: {}", list(&a_list)));

@@ -370,47 +370,52 @@ pub struct CheckResult {
 }
 
 pub fn run_all(ctx: &Ctx<'_>, only: Option<&BTreeSet<String>>) -> Vec<CheckResult> {
-    // The checks are independent: half of them run on a second thread (the machines this runs
-    // on in CI have two cores or more). Results keep the registry's order.
-    let (first, second) = REGISTRY.split_at(REGISTRY.len() / 2);
-    std::thread::scope(|scope| {
-        let later = scope.spawn(|| run_some(ctx, second, only));
-        let mut results = run_some(ctx, first, only);
-        match later.join() {
+    // The checks are independent: two threads take them in turn, each the next one not yet
+    // taken, so a long check on one thread does not leave the other idle (the machines this
+    // runs on in CI have two cores or more). Results keep the registry's order.
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let take = || {
+        let mut done = Vec::new();
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(def) = REGISTRY.get(i) else {
+                return done;
+            };
+            done.push((i, run_one(ctx, def, only)));
+        }
+    };
+    let mut results = std::thread::scope(|scope| {
+        let other = scope.spawn(take);
+        let mut results = take();
+        match other.join() {
             Ok(rest) => results.extend(rest),
             Err(panic) => std::panic::resume_unwind(panic),
         }
         results
-    })
+    });
+    results.sort_by_key(|(i, _)| *i);
+    results.into_iter().map(|(_, r)| r).collect()
 }
 
-fn run_some(
-    ctx: &Ctx<'_>,
-    defs: &'static [&'static CheckDef],
-    only: Option<&BTreeSet<String>>,
-) -> Vec<CheckResult> {
-    defs.iter()
-        .map(|def| {
-            let mut findings = (def.run)(ctx);
-            if let Some(only) = only {
-                findings.retain(|f| f.role.as_ref().is_none_or(|r| only.contains(r)));
-            }
-            for f in &mut findings {
-                f.evidence.sort();
-                f.evidence.dedup();
-            }
-            let status = findings
-                .iter()
-                .map(|f| f.status)
-                .max()
-                .unwrap_or(Status::Pass);
-            CheckResult {
-                def,
-                status,
-                findings,
-            }
-        })
-        .collect()
+fn run_one(ctx: &Ctx<'_>, def: &'static CheckDef, only: Option<&BTreeSet<String>>) -> CheckResult {
+    let mut findings = (def.run)(ctx);
+    if let Some(only) = only {
+        findings.retain(|f| f.role.as_ref().is_none_or(|r| only.contains(r)));
+    }
+    for f in &mut findings {
+        f.evidence.sort();
+        f.evidence.dedup();
+    }
+    let status = findings
+        .iter()
+        .map(|f| f.status)
+        .max()
+        .unwrap_or(Status::Pass);
+    CheckResult {
+        def,
+        status,
+        findings,
+    }
 }
 
 /// A failure worth fixing, ranked.

@@ -96,10 +96,10 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                     cb.env.span.clone(),
                 );
                 // Keys in both, including declared renames.
-                let mut pairs: Vec<(String, String)> = ka
+                let mut pairs: Vec<(&str, &str)> = ka
                     .keys()
                     .filter(|k| kb.contains_key(*k))
-                    .map(|k| (k.clone(), k.clone()))
+                    .map(|k| (k.as_str(), k.as_str()))
                     .collect();
                 for r in &ctx.contract.key_renames {
                     if !(r.roles.is_empty() || r.roles.iter().any(|x| x == &role.name || x == "*"))
@@ -110,26 +110,29 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                         && ka.contains_key(f)
                         && kb.contains_key(t)
                     {
-                        pairs.push((f.clone(), t.clone()));
+                        pairs.push((f, t));
                     }
                 }
                 let mut secrets_both: Vec<String> = Vec::new();
                 let mut problems = 0;
-                for (ka_key, kb_key) in &pairs {
+                for &(ka_key, kb_key) in &pairs {
                     let (va, vb) = (&ka[ka_key], &kb[kb_key]);
-                    let shown = if ka_key == kb_key {
-                        format!("`{ka_key}`")
-                    } else {
-                        format!("`{ka_key}`/`{kb_key}`")
+                    // Formatted only for a finding: most keys agree, and there are many.
+                    let shown = || {
+                        if ka_key == kb_key {
+                            format!("`{ka_key}`")
+                        } else {
+                            format!("`{ka_key}`/`{kb_key}`")
+                        }
                     };
-                    let keys = vec![ka_key.clone(), kb_key.clone()];
+                    let keys = || vec![ka_key.to_string(), kb_key.to_string()];
                     match (kind(va), kind(vb)) {
                         ("unknown", _) | (_, "unknown") => {
                             problems += 1;
                             out.push(
-                                Finding::new(Status::ReviewRequired, format!("role `{}`{suffix}: whether {shown} is a secret reference is known only after apply", role.name))
+                                Finding::new(Status::ReviewRequired, format!("role `{}`{suffix}: whether {} is a secret reference is known only after apply", role.name, shown()))
                                     .role(&role.name).envs([reference.as_str(), env.name.as_str()]).subject("secret_kind")
-                                    .evidence(ev_a.clone().keys([ka_key.clone()])).evidence(ev_b.clone().keys([kb_key.clone()])),
+                                    .evidence(ev_a.clone().keys([ka_key.to_string()])).evidence(ev_b.clone().keys([kb_key.to_string()])),
                             );
                         }
                         (x, y) if x != y => {
@@ -140,11 +143,11 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                             ]);
                             out.push(
                                 ctx.difference(
-                                    &Diff::new(&CHECK, Some(&role.name), &env.name, "secret_kind").values(actual).keys(keys.clone()), ctx.undeclared(true),
-                                    format!("role `{}`{suffix}: {shown} is a {x} in {reference} but a {y} in {}", role.name, env.name),
+                                    &Diff::new(&CHECK, Some(&role.name), &env.name, "secret_kind").values(actual).keys(keys()), ctx.undeclared(true),
+                                    format!("role `{}`{suffix}: {} is a {x} in {reference} but a {y} in {}", role.name, shown(), env.name),
                                 )
-                                .evidence(ev_a.clone().keys([ka_key.clone()]).value(x))
-                                .evidence(ev_b.clone().keys([kb_key.clone()]).value(y)),
+                                .evidence(ev_a.clone().keys([ka_key.to_string()]).value(x))
+                                .evidence(ev_b.clone().keys([kb_key.to_string()]).value(y)),
                             );
                         }
                         ("secret", "secret") => {
@@ -161,14 +164,14 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                                 ]);
                                 out.push(
                                     ctx.difference(
-                                        &Diff::new(&CHECK, Some(&role.name), &env.name, "secret_version").values(actual).keys(keys.clone()), Status::ReviewRequired,
-                                        format!("role `{}`{suffix}: {shown} reads version `{pa}` in {reference} but `{pb}` in {}", role.name, env.name),
+                                        &Diff::new(&CHECK, Some(&role.name), &env.name, "secret_version").values(actual).keys(keys()), Status::ReviewRequired,
+                                        format!("role `{}`{suffix}: {} reads version `{pa}` in {reference} but `{pb}` in {}", role.name, shown(), env.name),
                                     )
-                                    .evidence(ev_a.clone().keys([ka_key.clone()]).value(pa))
-                                    .evidence(ev_b.clone().keys([kb_key.clone()]).value(pb)),
+                                    .evidence(ev_a.clone().keys([ka_key.to_string()]).value(pa))
+                                    .evidence(ev_b.clone().keys([kb_key.to_string()]).value(pb)),
                                 );
                             } else {
-                                secrets_both.push(ka_key.clone());
+                                secrets_both.push(ka_key.to_string());
                             }
                         }
                         _ => {}

@@ -94,12 +94,27 @@ pub fn looks_like_secret(key: &str, value: &str) -> bool {
     if has_url_password(v) || looks_like_jwt(v) {
         return true;
     }
-    let k = key.to_ascii_uppercase();
-    let secret_key = SECRET_WORDS.iter().any(|w| k.contains(w))
-        && !NOT_SECRET_ENDINGS.iter().any(|e| k.ends_with(e));
+    let secret_key = names_a_credential(key);
     // A credential-named key with a value that reads like a placeholder is still a finding
     // only when it is long enough to be real.
     secret_key && v.len() >= 8 && !v.contains(' ')
+}
+
+/// Whether an env var's key says it holds a credential, whatever its case.
+fn names_a_credential(key: &str) -> bool {
+    // One pass over the key for all the words: this runs for every literal env var of every
+    // service, and a search per word was a twentieth of a large plan's check.
+    static WORDS: std::sync::LazyLock<aho_corasick::AhoCorasick> = std::sync::LazyLock::new(|| {
+        aho_corasick::AhoCorasick::builder()
+            .ascii_case_insensitive(true)
+            .build(SECRET_WORDS)
+            .expect("the key words are valid patterns")
+    });
+    let k = key.as_bytes();
+    WORDS.is_match(k)
+        && !NOT_SECRET_ENDINGS.iter().any(|e| {
+            k.len() >= e.len() && k[k.len() - e.len()..].eq_ignore_ascii_case(e.as_bytes())
+        })
 }
 
 /// `scheme://user:password@host`.
@@ -154,6 +169,9 @@ mod tests {
             "postgres://app:hunter2@10.0.0.3/db"
         ));
         assert!(looks_like_secret("JWT_SECRET", "s3cr3t-value-123"));
+        // Key words in any case, anywhere in the key.
+        assert!(looks_like_secret("db_Password", "s3cr3t-value-123"));
+        assert!(looks_like_secret("STRIPE_APIKEY_LIVE", "s3cr3t-value-123"));
         assert!(looks_like_secret(
             "X",
             "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.abcdEFGHijkl"
@@ -171,6 +189,8 @@ mod tests {
             "https://api.example.com"
         ));
         assert!(!looks_like_secret("JWT_SECRET_NAME", "jwt-signing-key"));
+        assert!(!looks_like_secret("jwt_secret_name", "jwt-signing-key"));
+        assert!(!looks_like_secret("ID", "s3cr3t-value-123"));
         assert!(!looks_like_secret(
             "TOKEN_URL",
             "https://oauth2.googleapis.com/token"
