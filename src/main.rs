@@ -130,7 +130,7 @@ fn check(args: CheckArgs) -> anyhow::Result<ExitCode> {
     let values = if args.only_changed {
         app::Values::Keep
     } else {
-        app::Values::DropAfterModel
+        app::Values::ModelOnly
     };
     let envs = app::load_all_with(&contract, values)?;
     // Read the baseline before any work, so a bad file fails fast.

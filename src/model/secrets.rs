@@ -131,9 +131,12 @@ fn has_url_password(v: &str) -> bool {
 }
 
 fn looks_like_jwt(v: &str) -> bool {
+    // A JWT's header starts `eyJ` (`{"` in base64): nothing else is split up.
+    if !v.starts_with("eyJ") {
+        return false;
+    }
     let parts: Vec<&str> = v.split('.').collect();
     parts.len() == 3
-        && parts[0].starts_with("eyJ")
         && parts.iter().all(|p| {
             p.len() >= 4
                 && p.chars()
