@@ -46,13 +46,28 @@ pub enum Empties<'m> {
     Drop(Marks<'m>),
 }
 
-/// Parses `text`, one JSON value with optional whitespace around it, skipping the object
-/// fields named in `skip` in the top-level object. `None` when serde_json must decide: serde_json keeps
-/// empty values, which can only cost memory, never change what is read.
-pub fn parse(text: &str, skip: &[&str], empties: Empties<'_>) -> Option<Value> {
+/// Which fields of the top-level object (a resource's own attributes) are read.
+#[derive(Clone, Copy)]
+pub enum Attributes<'s> {
+    /// All but these.
+    Except(&'s [&'s str]),
+    /// Only these.
+    Only(&'s [&'s str]),
+}
+
+/// Parses `text`, one JSON value with optional whitespace around it, reading the fields of
+/// the top-level object that `attributes` names (the others are checked, not built). `None`
+/// when serde_json must decide: serde_json keeps empty values and every attribute but
+/// [`SKIPPED_ATTRIBUTES`](crate::value::SKIPPED_ATTRIBUTES), which can only cost memory, never
+/// change what is read.
+pub fn parse(text: &str, attributes: Attributes<'_>, empties: Empties<'_>) -> Option<Value> {
     let (drop, marks) = match empties {
         Empties::Keep => (false, Marks::default()),
         Empties::Drop(marks) => (true, marks),
+    };
+    let (skip, only) = match attributes {
+        Attributes::Except(names) => (names, false),
+        Attributes::Only(names) => (names, true),
     };
     let mut p = Parser {
         drop,
@@ -61,6 +76,7 @@ pub fn parse(text: &str, skip: &[&str], empties: Empties<'_>) -> Option<Value> {
         i: 0,
         depth: 0,
         skip,
+        only,
         skip_filter: skip.iter().fold([0; 4], |mut f, s| {
             let h = skip_hash(s.as_bytes());
             f[h / 64] |= 1 << (h % 64);
@@ -87,6 +103,8 @@ struct Parser<'a, 's> {
     i: usize,
     depth: usize,
     skip: &'s [&'s str],
+    /// `skip` names the fields read, not those skipped.
+    only: bool,
     /// The bits of the names in `skip` by [`skip_hash`]: most keys are passed at one test.
     skip_filter: [u64; 4],
     /// Elements of the arrays and fields of the objects being read, innermost on top: each
@@ -141,7 +159,8 @@ impl<'a> Parser<'a, '_> {
 
     fn skipped(&self, key: &str) -> bool {
         let h = skip_hash(key.as_bytes());
-        self.skip_filter[h / 64] >> (h % 64) & 1 == 1 && self.skip.contains(&key)
+        let listed = self.skip_filter[h / 64] >> (h % 64) & 1 == 1 && self.skip.contains(&key);
+        listed != self.only
     }
 
     fn literal(&mut self, word: &[u8]) -> bool {
@@ -419,7 +438,7 @@ fn hex4(b: &[u8], j: usize) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Empties, Marks, parse};
+    use super::{Attributes, Empties, Marks, parse};
     use crate::value::{SKIPPED_ATTRIBUTES, Value, ValueSeed};
     use serde::de::DeserializeSeed;
 
@@ -435,7 +454,7 @@ mod tests {
     /// Same value as serde_json, bit for bit in numbers, where serde_json parses; gives up
     /// where serde_json fails.
     fn agrees(text: &str) {
-        let fast = parse(text, SKIPPED_ATTRIBUTES, Empties::Keep);
+        let fast = parse(text, Attributes::Except(SKIPPED_ATTRIBUTES), Empties::Keep);
         let slow = by_serde(text, SKIPPED_ATTRIBUTES);
         match (&fast, &slow) {
             (Some(f), Ok(s)) => {
@@ -451,7 +470,7 @@ mod tests {
     /// For what this parser leaves to serde_json on purpose (surrogates out of pairs, deep
     /// nesting): never a different answer.
     fn never_differs(text: &str) {
-        if let Some(f) = parse(text, SKIPPED_ATTRIBUTES, Empties::Keep) {
+        if let Some(f) = parse(text, Attributes::Except(SKIPPED_ATTRIBUTES), Empties::Keep) {
             assert_eq!(Ok(f), by_serde(text, SKIPPED_ATTRIBUTES), "{text}");
         }
     }
@@ -482,7 +501,7 @@ mod tests {
           "conditions": [{"state": "x"}], "etag": "\"abc\"", "labels": {"z": "1", "a": "2"},
           "tags": null, "deletion_protection": false, "percent": -1.5e2, "big": 12345678901234567890}"#;
         agrees(text);
-        let v = parse(text, SKIPPED_ATTRIBUTES, Empties::Keep).expect("parses");
+        let v = parse(text, Attributes::Except(SKIPPED_ATTRIBUTES), Empties::Keep).expect("parses");
         let Value::Map(m) = &v else { panic!() };
         assert!(m.get("conditions").is_none() && m.get("etag").is_none());
         let labels = v.get("labels").expect("labels");
@@ -517,11 +536,15 @@ mod tests {
             never_differs(text);
         }
         assert_eq!(
-            parse(r#""\u0041\ud83d\ude00""#, &[], Empties::Keep),
+            parse(
+                r#""\u0041\ud83d\ude00""#,
+                Attributes::Except(&[]),
+                Empties::Keep
+            ),
             Some(Value::String("A😀".into()))
         );
         // Control characters are refused, as serde_json refuses them.
-        assert!(parse("\"a\u{1}b\"", &[], Empties::Keep).is_none());
+        assert!(parse("\"a\u{1}b\"", Attributes::Except(&[]), Empties::Keep).is_none());
     }
 
     #[test]
@@ -602,9 +625,13 @@ mod tests {
         }
         // A repeated key: the last one wins, as in the serde path.
         assert_eq!(
-            parse(r#"{"a": 1, "a": 2}"#, &[], Empties::Keep)
-                .unwrap()
-                .get("a"),
+            parse(
+                r#"{"a": 1, "a": 2}"#,
+                Attributes::Except(&[]),
+                Empties::Keep
+            )
+            .unwrap()
+            .get("a"),
             Some(&Value::Number(2.0))
         );
     }
@@ -615,7 +642,7 @@ mod tests {
             let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
             never_differs(&text);
             assert_eq!(
-                parse(&text, &[], Empties::Keep).is_some(),
+                parse(&text, Attributes::Except(&[]), Empties::Keep).is_some(),
                 depth <= super::MAX_DEPTH
             );
         }
@@ -626,11 +653,31 @@ mod tests {
         let text = r#"{"status": "x", "labels": {"status": "prod", "uid": "1"},
             "template": [{"metadata": [{"generation": 2}], "conditions": [1]}], "uid": "u"}"#;
         agrees(text);
-        let v = parse(text, SKIPPED_ATTRIBUTES, Empties::Keep).unwrap();
+        let v = parse(text, Attributes::Except(SKIPPED_ATTRIBUTES), Empties::Keep).unwrap();
         assert!(v.get("status").is_none() && v.get("uid").is_none());
         let labels = v.get("labels").unwrap();
         assert_eq!(labels.get("status").and_then(Value::as_str), Some("prod"));
         assert_eq!(labels.get("uid").and_then(Value::as_str), Some("1"));
+    }
+
+    #[test]
+    fn only_the_named_top_level_fields_are_read_when_asked() {
+        let text = r#"{"name": "api", "labels": {"name": "x", "team": "t"},
+            "template": [{"name": "c", "labels": {"a": "b"}}], "uid": "u", "project": null}"#;
+        let only = Attributes::Only(&["name", "template", "project"]);
+        let v = parse(text, only, Empties::Keep).unwrap();
+        let whole = by_serde(text, &[]).unwrap();
+        for read in ["name", "template", "project"] {
+            assert_eq!(v.get(read), whole.get(read), "{read}");
+        }
+        // Left out at the top only: nested fields of any name stay.
+        assert!(v.get("labels").is_none() && v.get("uid").is_none());
+        let Some(Value::List(template)) = v.get("template") else {
+            panic!("template: {v:?}")
+        };
+        assert!(template[0].get("labels").is_some());
+        // What is left out is still checked.
+        assert!(parse(r#"{"name": "a", "labels": {"a" 1}}"#, only, Empties::Keep).is_none());
     }
 
     #[test]
@@ -639,7 +686,7 @@ mod tests {
         assert!(
             parse(
                 r#"{"conditions": [1 2]}"#,
-                SKIPPED_ATTRIBUTES,
+                Attributes::Except(SKIPPED_ATTRIBUTES),
                 Empties::Keep
             )
             .is_none()
@@ -647,7 +694,7 @@ mod tests {
         assert_eq!(
             parse(
                 r#"{"conditions": {"x": [true, null, -1e5]}, "a": 1}"#,
-                SKIPPED_ATTRIBUTES,
+                Attributes::Except(SKIPPED_ATTRIBUTES),
                 Empties::Keep
             ),
             by_serde(r#"{"a": 1}"#, &[]).ok()
@@ -658,14 +705,19 @@ mod tests {
     fn empty_lists_and_objects_are_dropped_when_asked() {
         let text = r#"{"a": [], "b": {}, "c": "", "d": null, "e": [[]], "f": [{}],
             "g": {"h": [], "i": {}}, "j": 1, "k": {"l": false}}"#;
-        let kept = parse(text, &[], Empties::Keep).unwrap();
+        let kept = parse(text, Attributes::Except(&[]), Empties::Keep).unwrap();
         assert_eq!(Ok(kept), by_serde(text, &[]));
-        let lean = parse(text, &[], Empties::Drop(Marks::default())).unwrap();
+        let lean = parse(
+            text,
+            Attributes::Except(&[]),
+            Empties::Drop(Marks::default()),
+        )
+        .unwrap();
         let expected = r#"{"c": "", "d": null, "e": [[]], "f": [{}], "j": 1, "k": {"l": false}}"#;
         assert_eq!(Ok(lean), by_serde(expected, &[]));
         // A repeated key: the last value is kept, whether or not it is empty; where the
         // dropped value would be the last one, serde_json decides and keeps everything.
-        let lean = |t: &str| parse(t, &[], Empties::Drop(Marks::default()));
+        let lean = |t: &str| parse(t, Attributes::Except(&[]), Empties::Drop(Marks::default()));
         assert_eq!(lean(r#"{"a": "x", "a": []}"#), None);
         assert_eq!(lean(r#"{"b": {}, "a": 1, "c": []}"#), None);
         assert_eq!(
@@ -691,7 +743,7 @@ mod tests {
             unknown: Some(&unknown),
             sensitive: Some(&sensitive),
         };
-        let lean = parse(text, &[], Empties::Drop(marks)).unwrap();
+        let lean = parse(text, Attributes::Except(&[]), Empties::Drop(marks)).unwrap();
         // `a` is marked sensitive, `b` has an unknown attribute, `e` and `g` are marked, and
         // `h`'s mark does not fit a list (the whole value turns sensitive): all stay. `c`'s
         // mark marks nothing in it: dropped.

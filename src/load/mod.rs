@@ -46,6 +46,50 @@ pub const MODEL_TYPES: &[&str] = &[
     "google_compute_global_forwarding_rule",
 ];
 
+/// The resource attributes (top-level keys of a resource's values) the graph and the model
+/// read, of any type in [`MODEL_TYPES`]: `check` builds only these
+/// ([`ValueReaders::ModelOnly`]). Labels, ids, timestamps and settings parity does not compare
+/// are half a plan's values. An attribute read in `graph.rs` or `model/` must be named here:
+/// `tests/model_only_values.rs` builds the model of every fixture both ways and compares them.
+pub const MODEL_ATTRIBUTES: &[&str] = &[
+    // Any resource: what it is, and where.
+    "name",
+    "id",
+    "project",
+    "location",
+    "region",
+    // Cloud Run services and jobs.
+    "template",
+    "metadata",
+    "ingress",
+    "scaling",
+    "invoker_iam_disabled",
+    "spec",
+    // Service accounts.
+    "email",
+    "account_id",
+    // Secrets.
+    "secret_id",
+    // IAM members, bindings and policies.
+    "role",
+    "member",
+    "members",
+    "policy_data",
+    "service",
+    // Cloud SQL.
+    "connection_name",
+    // Load balancing: serverless NEGs, backends, URL maps, proxies, certificates, rules.
+    "cloud_run",
+    "backend",
+    "default_service",
+    "host_rule",
+    "path_matcher",
+    "url_map",
+    "ssl_certificates",
+    "target",
+    "managed",
+];
+
 pub fn model_reads(rtype: &str) -> bool {
     MODEL_TYPES.contains(&rtype)
 }
@@ -192,7 +236,8 @@ pub enum ValueReaders {
     /// Any command (graph export, inventory, fixes): values are kept as written.
     #[default]
     All,
-    /// Only the graph and the model, as in `check`. An object's entries whose value is an
+    /// Only the graph and the model, as in `check`. Only the attributes they read
+    /// ([`MODEL_ATTRIBUTES`]) are built. An object's entries whose value is an
     /// empty list or object (`"vpc_access": []`, `"labels": {}`: an unset block or map, a
     /// quarter of a plan's value entries) are not kept; the graph and model read those as
     /// they read absent ones. Not in a resource with sensitive marks, where an empty value

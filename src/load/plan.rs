@@ -12,6 +12,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use super::config::{RawConfiguration, Resolver};
+use super::json_values::Attributes;
 use super::json_values::{Empties, Marks};
 use super::{Locator, ValueReaders, json_error, jsonscan, model_reads};
 use crate::error::{InputError, Result};
@@ -655,7 +656,11 @@ pub(super) fn marked_values(
         Some("null") | None => Value::Null,
         Some(raw) => {
             // serde_json parses what the fast parser leaves to it, and places the errors.
-            let v = match super::json_values::parse(raw, SKIPPED_ATTRIBUTES, empties) {
+            let attributes = match readers {
+                ValueReaders::All => Attributes::Except(SKIPPED_ATTRIBUTES),
+                ValueReaders::ModelOnly => Attributes::Only(super::MODEL_ATTRIBUTES),
+            };
+            let v = match super::json_values::parse(raw, attributes, empties) {
                 Some(v) => v,
                 None => {
                     let mut de = serde_json::Deserializer::from_str(raw);
