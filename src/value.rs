@@ -62,6 +62,12 @@ impl<V> Map<V> {
         Map::default()
     }
 
+    /// Makes room for `additional` more entries, exactly: a map filled from a body of known
+    /// size then takes no more memory than its entries.
+    pub fn reserve_exact(&mut self, additional: usize) {
+        self.entries.reserve_exact(additional);
+    }
+
     /// Builds a map from entries in any order; for a repeated key the last one wins.
     pub fn from_unsorted(mut entries: Vec<(Key, V)>) -> Self {
         if !entries.is_sorted_by(|a, b| a.0 < b.0) {

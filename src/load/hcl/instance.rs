@@ -787,6 +787,12 @@ impl Instance {
             "provisioner",
             "connection",
         ];
+        // Each instance of a resource gets its own values and configuration, thousands of
+        // small maps: filled to their exact size, not to the next power of two.
+        out.reserve_exact(body.len());
+        config
+            .attributes
+            .reserve_exact(body.iter().filter(|s| s.is_attribute()).count());
         for s in body.iter() {
             match s {
                 Structure::Attribute(a) => {
