@@ -445,17 +445,18 @@ pub fn secret_values(r: &Resource) -> Vec<String> {
             continue;
         }
         for (i, item) in items.iter().enumerate() {
-            // As in the modelled env, a later item of the same name replaces this one.
+            let Some(EnvValue::Secret {
+                secret: Some(id), ..
+            }) = env_reference(item, paths.v1_env)
+            else {
+                continue;
+            };
+            // As in the modelled env, a later item of the same name replaces this one (asked
+            // of secret references only: most items are literals).
             let replaced = items[i + 1..]
                 .iter()
                 .any(|later| later.get("name") == item.get("name"));
-            if replaced {
-                continue;
-            }
-            if let Some(EnvValue::Secret {
-                secret: Some(id), ..
-            }) = env_reference(item, paths.v1_env)
-            {
+            if !replaced {
                 out.push(id);
             }
         }
