@@ -733,7 +733,12 @@ impl Instance {
         eval::strip_markers(&mut values);
         // Marked in place: these values are what references see until the evaluation is
         // collected, which strips the markers again (or drops values the model does not read).
-        mark_reference(&mut values, &mut address.to_string());
+        // A resource no expression names is never read through a reference: unmarked, its
+        // blocks (a service's env vars, in thousands of instances) carry no path each.
+        let named = (def.mode, def.rtype.clone(), def.name.clone());
+        if self.def.referenced.contains(&named) {
+            mark_reference(&mut values, &mut address.to_string());
+        }
         Resource {
             address: address.to_string(),
             module: self.path.clone(),

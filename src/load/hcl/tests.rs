@@ -621,3 +621,68 @@ resource "google_cloud_run_v2_service" "svc" {
         "an index after a failed step was evaluated: {notes:?}"
     );
 }
+
+#[test]
+fn resources_named_anywhere_in_a_module_are_the_ones_references_read() {
+    use crate::inventory::Mode;
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        &[(
+            "main.tf",
+            r#"
+variable "region" {
+  default = "us-central1"
+  validation {
+    condition     = var.region != google_compute_network.in_validation.name
+    error_message = "no"
+  }
+}
+locals { a = google_service_account.in_local.email }
+resource "google_service_account" "in_local" { account_id = "a" }
+resource "google_cloud_run_v2_service" "unnamed" {
+  name = "x"
+  template {
+    dynamic "env" {
+      for_each = toset(["A"])
+      content { value = google_secret_manager_secret.in_block[env.value].secret_id }
+    }
+  }
+  depends_on = [google_project_iam_member.in_depends_on]
+}
+module "m" {
+  source = "./m"
+  for_each = google_storage_bucket.in_for_each
+  x = "${data.google_project.in_template.number}-${google_sql_database_instance.in_arg.name}"
+}
+output "o" { value = [for k in google_pubsub_topic.in_output : k.id] }
+provider "google" { project = google_project.in_provider.id }
+"#,
+        )],
+    );
+    let def = super::files::read_module(dir.path()).unwrap();
+    let names: Vec<(Mode, &str, &str)> = def
+        .referenced
+        .iter()
+        .map(|(m, t, n)| (*m, t.as_str(), n.as_str()))
+        .collect();
+    for want in [
+        (Mode::Managed, "google_compute_network", "in_validation"),
+        (Mode::Managed, "google_service_account", "in_local"),
+        (Mode::Managed, "google_secret_manager_secret", "in_block"),
+        (Mode::Managed, "google_project_iam_member", "in_depends_on"),
+        (Mode::Managed, "google_storage_bucket", "in_for_each"),
+        (Mode::Data, "google_project", "in_template"),
+        (Mode::Managed, "google_sql_database_instance", "in_arg"),
+        (Mode::Managed, "google_pubsub_topic", "in_output"),
+        (Mode::Managed, "google_project", "in_provider"),
+    ] {
+        assert!(names.contains(&want), "{want:?} not in {names:?}");
+    }
+    assert!(
+        !names
+            .iter()
+            .any(|(_, t, _)| *t == "google_cloud_run_v2_service"),
+        "{names:?}"
+    );
+}
