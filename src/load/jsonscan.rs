@@ -197,12 +197,35 @@ fn container_end(b: &[u8], i: usize) -> Result<usize> {
     container_end_with::<false>(b, i)
 }
 
-/// [`container_end`] compiled for AVX2 and PCLMULQDQ (most x86-64 CPUs since 2013): a
-/// third faster, and most of a plan goes through it.
+/// [`container_end`] compiled for AVX2 and PCLMULQDQ (most x86-64 CPUs since 2013): most of
+/// a plan goes through it (the scan of a 221 MB plan: 0.152 s instead of 0.165 s).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,pclmulqdq")]
 fn container_end_avx2(b: &[u8], i: usize) -> Result<usize> {
     container_end_with::<true>(b, i)
+}
+
+/// [`block_masks`], with AVX2 when `WIDE`.
+#[inline(always)]
+fn masks_of<const WIDE: bool>(block: &[u8; 64]) -> BlockMasks {
+    #[cfg(target_arch = "x86_64")]
+    if WIDE {
+        // SAFETY: WIDE is true only in `container_end_avx2`, entered when the CPU has AVX2.
+        return unsafe { block_masks_avx2(block) };
+    }
+    block_masks(block)
+}
+
+/// [`prefix_xor`], with PCLMULQDQ when `WIDE`.
+#[inline(always)]
+fn prefix_xor_of<const WIDE: bool>(x: u64) -> u64 {
+    #[cfg(target_arch = "x86_64")]
+    if WIDE {
+        // SAFETY: WIDE is true only in `container_end_avx2`, entered when the CPU has
+        // PCLMULQDQ.
+        return unsafe { prefix_xor_clmul(x) };
+    }
+    prefix_xor(x)
 }
 
 /// The block-wise walk, with the CPU's wider instructions when `WIDE` (only ever true inside
@@ -218,26 +241,10 @@ fn container_end_with<const WIDE: bool>(b: &[u8], i: usize) -> Result<usize> {
         let carried = carry;
         if let Some(block) = b.get(j..j + 64) {
             let block: &[u8; 64] = block.try_into().expect("64 bytes");
-            let (m, escaped, inside);
-            #[cfg(target_arch = "x86_64")]
-            if WIDE {
-                // SAFETY: WIDE is true only in `container_end_avx2`, entered when the CPU has
-                // AVX2 and PCLMULQDQ.
-                m = unsafe { block_masks_avx2(block) };
-                escaped = escaped_bytes(m.backslash, &mut carry);
-                inside = unsafe { prefix_xor_clmul(m.quote & !escaped) };
-            } else {
-                m = block_masks(block);
-                escaped = escaped_bytes(m.backslash, &mut carry);
-                inside = prefix_xor(m.quote & !escaped);
-            }
-            #[cfg(not(target_arch = "x86_64"))]
-            {
-                m = block_masks(block);
-                escaped = escaped_bytes(m.backslash, &mut carry);
-                inside = prefix_xor(m.quote & !escaped);
-            }
-            let inside = inside ^ if in_string { u64::MAX } else { 0 };
+            let m = masks_of::<WIDE>(block);
+            let escaped = escaped_bytes(m.backslash, &mut carry);
+            let inside =
+                prefix_xor_of::<WIDE>(m.quote & !escaped) ^ if in_string { u64::MAX } else { 0 };
             if m.backslash & !inside == 0 {
                 let open = m.open & !inside;
                 let close = m.close & !inside;
