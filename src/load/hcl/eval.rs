@@ -86,18 +86,24 @@ pub type InPlaceRoot<'s> = (Box<dyn InPlace + 's>, bool);
 
 /// A value read where it lives (a variable, a local, a resource's instances).
 pub trait InPlace {
-    /// Follows `path` as far as [`walk`] would and passes what it reached, and how many steps
-    /// that took, to `reached`.
-    fn walk_with(&self, path: &[PathKey<'_>], reached: &mut dyn FnMut(&Value, usize));
+    /// How many steps of `path` are taken in place: as many as [`walk`] takes, for a plain
+    /// value.
+    fn steps(&self, path: &[PathKey<'_>]) -> usize;
+
+    /// A copy of what `path` reaches, every step of it taken in place.
+    fn copy(&self, path: &[PathKey<'_>]) -> Value;
 }
 
 /// A borrowed value, read in place.
 pub struct ByRef<'v>(pub &'v Value);
 
 impl InPlace for ByRef<'_> {
-    fn walk_with(&self, path: &[PathKey<'_>], reached: &mut dyn FnMut(&Value, usize)) {
-        let (at, used) = walk(self.0, path);
-        reached(at, used);
+    fn steps(&self, path: &[PathKey<'_>]) -> usize {
+        walk(self.0, path).1
+    }
+
+    fn copy(&self, path: &[PathKey<'_>]) -> Value {
+        walk(self.0, path).0.clone()
     }
 }
 
@@ -332,13 +338,10 @@ impl<'c> Evaluator<'c> {
                 TraversalOperator::AttrSplat(_) | TraversalOperator::FullSplat(_) => break,
             };
             path.push(key);
-            let mut used = 0;
-            root.walk_with(&path, &mut |_, u| used = u);
-            if used < path.len() {
+            if root.steps(&path) < path.len() {
                 // This step is not taken in place: copy what the steps before it reached and
                 // apply it to the copy, for its usual result or error.
-                let mut v = Value::Null;
-                root.walk_with(&path[..path.len() - 1], &mut |at, _| v = at.clone());
+                let v = root.copy(&path[..path.len() - 1]);
                 let v = match (path.pop().expect("pushed"), op.value()) {
                     (PathKey::Attr(a), _) => get_attr(v, a, op.span().or_else(|| t.span()))?,
                     (PathKey::Key(key), TraversalOperator::Index(ix)) => index(v, &key, ix.span())?,
@@ -347,9 +350,7 @@ impl<'c> Evaluator<'c> {
                 return Ok((v, path.len() + 1));
             }
         }
-        let mut v = Value::Null;
-        root.walk_with(&path, &mut |at, _| v = at.clone());
-        Ok((v, path.len()))
+        Ok((root.copy(&path), path.len()))
     }
 
     fn traversal(&mut self, t: &hcl_edit::expr::Traversal) -> EvalResult {

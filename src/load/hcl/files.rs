@@ -90,9 +90,6 @@ pub struct ModuleDef {
     pub modules: Vec<ModuleCallDef>,
     pub outputs: Vec<OutputDef>,
     pub providers: Vec<ProviderDef>,
-    /// The resources an expression of the module names (`google_x.y`, `data.google_x.y`), as
-    /// (mode, type, name). Only their values need to answer references.
-    pub referenced: std::collections::BTreeSet<(Mode, String, String)>,
 }
 
 impl ModuleDef {
@@ -183,67 +180,7 @@ pub fn read_module(dir: &Path) -> Result<Rc<ModuleDef>> {
         });
         collect(&mut def, file, body)?;
     }
-    def.referenced = referenced_resources(&def);
     Ok(Rc::new(def))
-}
-
-/// The resources the module's expressions name, wherever they are written (a resource's
-/// arguments and blocks, locals, outputs, module arguments, variables, providers); names in
-/// `depends_on` count too.
-fn referenced_resources(def: &ModuleDef) -> std::collections::BTreeSet<(Mode, String, String)> {
-    use super::eval::{Step, traversals};
-    fn body_traversals(body: &Body, out: &mut Vec<(String, Vec<Step>)>) {
-        for s in body.iter() {
-            match s {
-                Structure::Attribute(a) => traversals(&a.value, out),
-                Structure::Block(b) => body_traversals(&b.body, out),
-            }
-        }
-    }
-    let mut found = Vec::new();
-    for r in &def.resources {
-        r.count
-            .iter()
-            .chain(&r.for_each)
-            .for_each(|e| traversals(e, &mut found));
-        body_traversals(&r.body, &mut found);
-    }
-    for l in &def.locals {
-        traversals(&l.expr, &mut found);
-    }
-    for o in &def.outputs {
-        traversals(&o.expr, &mut found);
-    }
-    for m in &def.modules {
-        m.count
-            .iter()
-            .chain(&m.for_each)
-            .for_each(|e| traversals(e, &mut found));
-        m.args
-            .iter()
-            .for_each(|(_, e, _)| traversals(e, &mut found));
-    }
-    for v in &def.variables {
-        v.default.iter().for_each(|e| traversals(e, &mut found));
-        for (cond, message, _) in &v.validations {
-            traversals(cond, &mut found);
-            message.iter().for_each(|e| traversals(e, &mut found));
-        }
-    }
-    for p in &def.providers {
-        body_traversals(&p.body, &mut found);
-    }
-    let attr = |s: Option<&Step>| match s {
-        Some(Step::Attr(a)) => Some(a.clone()),
-        _ => None,
-    };
-    found
-        .into_iter()
-        .filter_map(|(root, steps)| match root.as_str() {
-            "data" => Some((Mode::Data, attr(steps.first())?, attr(steps.get(1))?)),
-            _ => Some((Mode::Managed, root, attr(steps.first())?)),
-        })
-        .collect()
 }
 
 fn loc(file: usize, range: Option<Range<usize>>) -> Loc {

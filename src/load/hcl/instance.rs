@@ -61,8 +61,8 @@ type ResourceMemo = Vec<Option<Slot<Rc<ResResult>>>>;
 /// The instances a `count` or `for_each` gives: key, `each` (key, value), `count.index`.
 type Expansion = Vec<(InstanceKey, Option<(Value, Value)>, Option<f64>)>;
 
-/// A resource's instances. Until the evaluation is collected, each instance's values carry
-/// resource markers (see `mark_reference`): they are what references to it see.
+/// A resource's instances. Their values are kept unmarked; references see them marked (see
+/// `mark_reference`), which `reach` and `reference` provide for what they read.
 struct ResResult {
     entries: RefCell<Vec<Resource>>,
     keyed: Keyed,
@@ -82,58 +82,142 @@ impl ResResult {
     /// What references to the resource see, whole: an object, or a list or map of them.
     fn reference(&self) -> Value {
         let entries = self.entries.borrow();
+        let seen = |e: &Resource| {
+            let mut v = e.values.clone();
+            mark_reference(&mut v, &mut e.address.clone());
+            v
+        };
         match &self.keyed {
-            Keyed::Single => entries.first().map_or(Value::Null, |e| e.values.clone()),
-            Keyed::Count => Value::List(entries.iter().map(|e| e.values.clone()).collect()),
-            Keyed::ForEach(at) => Value::Map(
-                at.iter()
-                    .map(|(k, &i)| (k, entries[i].values.clone()))
-                    .collect(),
-            ),
+            Keyed::Single => entries.first().map_or(Value::Null, seen),
+            Keyed::Count => Value::List(entries.iter().map(seen).collect()),
+            Keyed::ForEach(at) => {
+                Value::Map(at.iter().map(|(k, &i)| (k, seen(&entries[i]))).collect())
+            }
         }
     }
+
+    /// The instance a path starts in, and the steps within it; None when the path's first
+    /// step names no instance, which then applies to the whole reference.
+    fn instance<'r, 'p, 'k>(
+        &self,
+        entries: &'r [Resource],
+        path: &'p [PathKey<'k>],
+    ) -> Option<(&'r Resource, &'p [PathKey<'k>])> {
+        match (&self.keyed, path.first()) {
+            (Keyed::Single, _) => entries.first().map(|e| (e, path)),
+            (Keyed::Count, Some(PathKey::Key(Value::Number(n))))
+                if *n >= 0.0 && n.fract() == 0.0 =>
+            {
+                entries.get(*n as usize).map(|e| (e, &path[1..]))
+            }
+            (Keyed::ForEach(at), Some(PathKey::Key(Value::String(k)))) => at
+                .get(k)
+                .and_then(|&i| entries.get(i))
+                .map(|e| (e, &path[1..])),
+            _ => None,
+        }
+    }
+}
+
+/// Where a path through an instance's values ends, as references see the values.
+enum Reached<'v> {
+    /// A value that exists; `marked` when references see it marked by `mark_reference`.
+    Value { at: &'v Value, marked: bool },
+    /// An attribute a marked object does not set: unknown, from that place.
+    UnsetAttribute,
+    /// A key a marked object does not hold: unknown.
+    AbsentKey,
+}
+
+/// Follows `path` through an instance's values as [`eval::walk`] does, where the values are
+/// seen marked: a step to what a marked object lacks is taken too, to an unknown value.
+/// Returns where it ended and how many steps that took.
+fn reach<'v>(values: &'v Value, path: &[PathKey<'_>]) -> (Reached<'v>, usize) {
+    let (mut at, mut marked) = (values, true);
+    for (used, step) in path.iter().enumerate() {
+        let next = match (at, step) {
+            (Value::Map(m), PathKey::Attr(a)) => match m.get(a) {
+                None if marked => return (Reached::UnsetAttribute, used + 1),
+                next => next,
+            },
+            (Value::Map(m), PathKey::Key(Value::String(k))) => match m.get(k) {
+                None if marked => return (Reached::AbsentKey, used + 1),
+                next => next,
+            },
+            (Value::List(l), PathKey::Key(Value::Number(n))) if *n >= 0.0 && n.fract() == 0.0 => {
+                l.get(*n as usize)
+            }
+            _ => None,
+        };
+        let Some(next) = next else {
+            return (Reached::Value { at, marked }, used);
+        };
+        // As `mark_reference` goes: an object marks the containers it holds, a list the objects.
+        marked = marked
+            && match at {
+                Value::Map(_) => matches!(next, Value::Map(_) | Value::List(_)),
+                _ => matches!(next, Value::Map(_)),
+            };
+        at = next;
+    }
+    (Reached::Value { at, marked }, path.len())
 }
 
 /// A resource's instances, read in place: `google_x.y["a"].id` copies an id. A first step
 /// that names no instance reaches the whole reference (built for the purpose), on which the
 /// evaluator applies it for its usual result or error.
 impl InPlace for Rc<ResResult> {
-    fn walk_with(&self, path: &[PathKey<'_>], reached: &mut dyn FnMut(&Value, usize)) {
+    fn steps(&self, path: &[PathKey<'_>]) -> usize {
         let entries = self.entries.borrow();
-        let instance = match (&self.keyed, path.first()) {
-            (Keyed::Single, _) => {
-                let (at, used) =
-                    eval::walk(entries.first().map_or(&Value::Null, |e| &e.values), path);
-                return reached(at, used);
-            }
-            (Keyed::Count, Some(PathKey::Key(Value::Number(n))))
-                if *n >= 0.0 && n.fract() == 0.0 =>
-            {
-                entries.get(*n as usize)
-            }
-            (Keyed::ForEach(at), Some(PathKey::Key(Value::String(k)))) => {
-                at.get(k).and_then(|&i| entries.get(i))
-            }
-            _ => None,
+        match self.instance(&entries, path) {
+            Some((e, steps)) => path.len() - steps.len() + reach(&e.values, steps).1,
+            None => 0,
+        }
+    }
+
+    fn copy(&self, path: &[PathKey<'_>]) -> Value {
+        let entries = self.entries.borrow();
+        let Some((e, steps)) = self.instance(&entries, path) else {
+            drop(entries);
+            return self.reference();
         };
-        match instance {
-            Some(e) => {
-                let (at, used) = eval::walk(&e.values, &path[1..]);
-                reached(at, used + 1);
+        let (reached, used) = reach(&e.values, steps);
+        debug_assert_eq!(used, steps.len(), "copy follows steps taken in place");
+        let place = || {
+            use std::fmt::Write as _;
+            let mut place = e.address.clone();
+            for step in &steps[..used] {
+                let _ = match step {
+                    PathKey::Attr(a) => write!(place, ".{a}"),
+                    PathKey::Key(Value::String(k)) => write!(place, ".{k}"),
+                    PathKey::Key(Value::Number(n)) => write!(place, "[{}]", *n as usize),
+                    PathKey::Key(_) => Ok(()),
+                };
             }
-            None => {
-                drop(entries);
-                reached(&self.reference(), 0);
+            place
+        };
+        match reached {
+            Reached::Value { at, marked } => {
+                let mut v = at.clone();
+                if marked {
+                    mark_reference(&mut v, &mut place());
+                }
+                v
             }
+            Reached::UnsetAttribute => Value::UnknownFrom(place().into()),
+            Reached::AbsentKey => Value::Unknown,
         }
     }
 }
 
 /// A module's outputs, read in place.
 impl InPlace for Rc<ModResult> {
-    fn walk_with(&self, path: &[PathKey<'_>], reached: &mut dyn FnMut(&Value, usize)) {
-        let (at, used) = eval::walk(&self.outputs, path);
-        reached(at, used);
+    fn steps(&self, path: &[PathKey<'_>]) -> usize {
+        eval::walk(&self.outputs, path).1
+    }
+
+    fn copy(&self, path: &[PathKey<'_>]) -> Value {
+        eval::walk(&self.outputs, path).0.clone()
     }
 }
 
@@ -144,13 +228,17 @@ struct LocalRef<'i> {
 }
 
 impl InPlace for LocalRef<'_> {
-    fn walk_with(&self, path: &[PathKey<'_>], reached: &mut dyn FnMut(&Value, usize)) {
+    fn steps(&self, path: &[PathKey<'_>]) -> usize {
         match self.inst.locals.borrow().get(self.name) {
-            Some(Slot::Done(v)) => {
-                let (at, used) = eval::walk(v, path);
-                reached(at, used);
-            }
-            _ => reached(&Value::Unknown, 0),
+            Some(Slot::Done(v)) => eval::walk(v, path).1,
+            _ => 0,
+        }
+    }
+
+    fn copy(&self, path: &[PathKey<'_>]) -> Value {
+        match self.inst.locals.borrow().get(self.name) {
+            Some(Slot::Done(v)) => eval::walk(v, path).0.clone(),
+            _ => Value::Unknown,
         }
     }
 }
@@ -730,15 +818,10 @@ impl Instance {
                 }
             }
         }
+        // Kept unmarked (a whole object read from another resource brings its marks): only
+        // what references read is marked, when they read it (see `reach`). Marking every
+        // instance gave each block object of every instance a place string.
         eval::strip_markers(&mut values);
-        // Marked in place: these values are what references see until the evaluation is
-        // collected, which strips the markers again (or drops values the model does not read).
-        // A resource no expression names is never read through a reference: unmarked, its
-        // blocks (a service's env vars, in thousands of instances) carry no path each.
-        let named = (def.mode, def.rtype.clone(), def.name.clone());
-        if self.def.referenced.contains(&named) {
-            mark_reference(&mut values, &mut address.to_string());
-        }
         Resource {
             address: address.to_string(),
             module: self.path.clone(),
@@ -1344,8 +1427,8 @@ impl Instance {
         own + below
     }
 
-    /// Moves the resources out, in declaration order, once `evaluate_all` has run: their
-    /// markers are stripped, and the values of types the model does not read dropped.
+    /// Moves the resources out, in declaration order, once `evaluate_all` has run, dropping
+    /// the values of types the model does not read.
     pub fn collect(&self, out: &mut Vec<Resource>) {
         for (def, slot) in self
             .def
@@ -1356,9 +1439,7 @@ impl Instance {
             if let Some(Slot::Done(r)) = slot {
                 let keep = def.mode == Mode::Managed && crate::load::model_reads(&def.rtype);
                 for mut entry in r.entries.take() {
-                    if keep {
-                        eval::strip_markers(&mut entry.values);
-                    } else {
+                    if !keep {
                         entry.values = Value::Null;
                     }
                     out.push(entry);

@@ -623,66 +623,82 @@ resource "google_cloud_run_v2_service" "svc" {
 }
 
 #[test]
-fn resources_named_anywhere_in_a_module_are_the_ones_references_read() {
-    use crate::inventory::Mode;
-    let dir = tempfile::tempdir().unwrap();
-    write(
-        dir.path(),
-        &[(
-            "main.tf",
-            r#"
-variable "region" {
-  default = "us-central1"
-  validation {
-    condition     = var.region != google_compute_network.in_validation.name
-    error_message = "no"
-  }
-}
-locals { a = google_service_account.in_local.email }
-resource "google_service_account" "in_local" { account_id = "a" }
-resource "google_cloud_run_v2_service" "unnamed" {
-  name = "x"
+fn references_see_what_a_resource_does_not_set_as_unknown_from_its_place() {
+    let inv = load(&[(
+        "main.tf",
+        r#"
+resource "google_cloud_run_v2_service" "svc" {
+  name   = "svc"
+  labels = { team = "a" }
   template {
-    dynamic "env" {
-      for_each = toset(["A"])
-      content { value = google_secret_manager_secret.in_block[env.value].secret_id }
+    containers {
+      image = "img"
     }
   }
-  depends_on = [google_project_iam_member.in_depends_on]
 }
-module "m" {
-  source = "./m"
-  for_each = google_storage_bucket.in_for_each
-  x = "${data.google_project.in_template.number}-${google_sql_database_instance.in_arg.name}"
+resource "google_service_account" "each" {
+  for_each   = toset(["a"])
+  account_id = each.key
 }
-output "o" { value = [for k in google_pubsub_topic.in_output : k.id] }
-provider "google" { project = google_project.in_provider.id }
+resource "google_service_account" "counted" {
+  count      = 1
+  account_id = "c${count.index}"
+}
+locals { whole = google_cloud_run_v2_service.svc }
+resource "google_cloud_run_v2_service" "reader" {
+  name = "reader"
+  labels = {
+    attribute = google_cloud_run_v2_service.svc.uri
+    nested    = google_cloud_run_v2_service.svc.template[0].containers[0].name
+    via_local = local.whole.template[0].revision
+    deeper    = local.whole.template[0].containers[0].working_dir
+    for_each  = google_service_account.each["a"].unique_id
+    count     = google_service_account.counted[0].unique_id
+    iterated  = [for sa in google_service_account.each : sa.unique_id][0]
+    absent    = google_cloud_run_v2_service.svc.labels["nope"]
+    set       = local.whole.labels.team
+  }
+}
 "#,
-        )],
+    )]);
+    let reader = resource(&inv, "google_cloud_run_v2_service.reader");
+    let label = |name: &str| match reader.values.get("labels") {
+        Some(Value::Map(m)) => m.get(name).cloned(),
+        other => panic!("labels: {other:?}"),
+    };
+    let origin = |name: &str| label(name).and_then(|v| v.origin().map(str::to_string));
+    let svc = "google_cloud_run_v2_service.svc";
+    assert_eq!(origin("attribute"), Some(format!("{svc}.uri")));
+    assert_eq!(
+        origin("nested"),
+        Some(format!("{svc}.template[0].containers[0].name"))
     );
-    let def = super::files::read_module(dir.path()).unwrap();
-    let names: Vec<(Mode, &str, &str)> = def
-        .referenced
-        .iter()
-        .map(|(m, t, n)| (*m, t.as_str(), n.as_str()))
-        .collect();
-    for want in [
-        (Mode::Managed, "google_compute_network", "in_validation"),
-        (Mode::Managed, "google_service_account", "in_local"),
-        (Mode::Managed, "google_secret_manager_secret", "in_block"),
-        (Mode::Managed, "google_project_iam_member", "in_depends_on"),
-        (Mode::Managed, "google_storage_bucket", "in_for_each"),
-        (Mode::Data, "google_project", "in_template"),
-        (Mode::Managed, "google_sql_database_instance", "in_arg"),
-        (Mode::Managed, "google_pubsub_topic", "in_output"),
-        (Mode::Managed, "google_project", "in_provider"),
-    ] {
-        assert!(names.contains(&want), "{want:?} not in {names:?}");
+    assert_eq!(
+        origin("via_local"),
+        Some(format!("{svc}.template[0].revision"))
+    );
+    assert_eq!(
+        origin("deeper"),
+        Some(format!("{svc}.template[0].containers[0].working_dir"))
+    );
+    assert_eq!(
+        origin("for_each").as_deref(),
+        Some(r#"google_service_account.each["a"].unique_id"#)
+    );
+    assert_eq!(
+        origin("count").as_deref(),
+        Some("google_service_account.counted[0].unique_id")
+    );
+    assert_eq!(
+        origin("iterated").as_deref(),
+        Some(r#"google_service_account.each["a"].unique_id"#)
+    );
+    assert_eq!(label("absent"), Some(Value::Unknown));
+    assert_eq!(label("set"), Some(s("a")));
+    assert!(inv.notes.is_empty(), "{:?}", inv.notes);
+    // What references saw marked stays unmarked in the inventory.
+    for r in &inv.resources {
+        let text = format!("{:?}", r.values);
+        assert!(!text.contains(super::eval::RESOURCE_MARKER), "{text}");
     }
-    assert!(
-        !names
-            .iter()
-            .any(|(_, t, _)| *t == "google_cloud_run_v2_service"),
-        "{names:?}"
-    );
 }
