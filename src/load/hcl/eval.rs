@@ -314,6 +314,12 @@ impl<'c> Evaluator<'c> {
         range: Option<Range<usize>>,
     ) -> Result<(Value, bool), EvalError> {
         if let Some((_, v)) = self.iter_vars.iter().rev().find(|(n, _)| n == name) {
+            // `env.value` in a dynamic block copies the value, not the whole iterator object.
+            if let (Some(a), Value::Map(m)) = (attr, v)
+                && let Some(x) = m.get(a)
+            {
+                return Ok((x.clone(), true));
+            }
             return Ok((v.clone(), false));
         }
         self.ctx.root(name, attr, range)

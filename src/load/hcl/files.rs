@@ -242,11 +242,13 @@ fn collect(def: &mut ModuleDef, file: usize, body: Body) -> Result<()> {
                 });
             }
             "locals" => {
-                for a in b.body.attributes() {
+                // Moved, not copied: a locals block can hold the estate's largest expression.
+                for s in b.body.into_iter() {
+                    let Structure::Attribute(a) = s else { continue };
                     def.locals.push(LocalDef {
                         name: a.key.as_str().to_string(),
-                        expr: a.value.clone(),
                         loc: loc(file, a.span()),
+                        expr: a.value,
                     });
                 }
             }

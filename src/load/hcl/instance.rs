@@ -271,7 +271,8 @@ pub struct Instance {
 /// `count` of the block being expanded.
 pub struct Scope<'i> {
     inst: &'i Instance,
-    each: Option<(Value, Value)>,
+    /// Borrowed: a module call evaluates each of its arguments in the same scope.
+    each: Option<&'i (Value, Value)>,
     count: Option<f64>,
     /// The file the expressions come from, for placing errors.
     file: usize,
@@ -308,11 +309,11 @@ impl Context for Scope<'_> {
                 let a = need("a local value name")?;
                 inst.local(a, range).map(|v| (v, true))
             }
-            "each" => match &self.each {
+            "each" => match self.each {
                 Some((k, v)) => Ok((
                     Value::Map(crate::value::Map::from([
-                        ("key".to_string(), k.clone()),
-                        ("value".to_string(), v.clone()),
+                        ("key", k.clone()),
+                        ("value", v.clone()),
                     ])),
                     false,
                 )),
@@ -427,7 +428,7 @@ impl Context for Scope<'_> {
                 let name = inst.local_evaluated(attr, range)?;
                 Box::new(LocalRef { inst, name })
             }
-            "each" => match (&self.each, attr) {
+            "each" => match (self.each, attr) {
                 (Some((k, _)), "key") => Box::new(ByRef(k)),
                 (Some((_, v)), "value") => Box::new(ByRef(v)),
                 _ => return Ok(None),
@@ -780,7 +781,7 @@ impl Instance {
     ) -> Resource {
         let scope = Scope {
             inst: self,
-            each,
+            each: each.as_ref(),
             count,
             file: def.loc.file,
         };
@@ -994,10 +995,7 @@ impl Instance {
             let base = ev.iter_vars.len();
             ev.iter_vars.push((
                 iterator.clone(),
-                Value::Map(crate::value::Map::from([
-                    ("key".to_string(), k),
-                    ("value".to_string(), v),
-                ])),
+                Value::Map(crate::value::Map::from([("key", k), ("value", v)])),
             ));
             let mut sub = ConfigBody {
                 span: self.def.span_of(file, content.span()),
@@ -1289,7 +1287,7 @@ impl Instance {
                 Some((_, expr, loc)) => {
                     let scope = Scope {
                         inst: self,
-                        each: each.clone(),
+                        each: each.as_ref(),
                         count,
                         file: loc.file,
                     };
