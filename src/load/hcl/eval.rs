@@ -967,19 +967,17 @@ pub fn is_constant(e: &Expression) -> bool {
 /// The traversals in an expression, as (root name, attribute/index steps) where the steps
 /// are literal (`google_x.y["k"].id` → ("google_x", ["y", "[\"k\"]", "id"])); index
 /// expressions that are not literal are evaluated with `resolve`.
-pub fn traversals(e: &Expression, out: &mut Vec<(String, Vec<Step>)>) {
+pub fn traversals<'e>(e: &'e Expression, out: &mut Vec<(&'e str, Vec<Step<'e>>)>) {
     match e {
-        Expression::Variable(v) => out.push((v.as_str().to_string(), Vec::new())),
+        Expression::Variable(v) => out.push((v.as_str(), Vec::new())),
         Expression::Traversal(t) => {
             if let Expression::Variable(v) = &t.expr {
                 let mut steps = Vec::new();
                 for op in &t.operators {
                     match op.value() {
-                        TraversalOperator::GetAttr(a) => {
-                            steps.push(Step::Attr(a.as_str().to_string()))
-                        }
+                        TraversalOperator::GetAttr(a) => steps.push(Step::Attr(a.as_str())),
                         TraversalOperator::Index(ix) => {
-                            steps.push(Step::Index(Box::new(ix.clone())));
+                            steps.push(Step::Index(ix));
                             traversals(ix, out);
                         }
                         TraversalOperator::LegacyIndex(n) => {
@@ -988,7 +986,7 @@ pub fn traversals(e: &Expression, out: &mut Vec<(String, Vec<Step>)>) {
                         _ => break,
                     }
                 }
-                out.push((v.as_str().to_string(), steps));
+                out.push((v.as_str(), steps));
             } else {
                 traversals(&t.expr, out);
                 for op in &t.operators {
@@ -1035,7 +1033,7 @@ pub fn traversals(e: &Expression, out: &mut Vec<(String, Vec<Step>)>) {
     }
 }
 
-fn template_traversals(t: &Template, out: &mut Vec<(String, Vec<Step>)>) {
+fn template_traversals<'e>(t: &'e Template, out: &mut Vec<(&'e str, Vec<Step<'e>>)>) {
     for el in t.iter() {
         match el {
             Element::Interpolation(i) => traversals(&i.expr, out),
@@ -1057,11 +1055,11 @@ fn template_traversals(t: &Template, out: &mut Vec<(String, Vec<Step>)>) {
     }
 }
 
-/// One step of a traversal as written.
+/// One step of a traversal as written, borrowed from the syntax tree.
 #[derive(Clone, Debug)]
-pub enum Step {
-    Attr(String),
-    Index(Box<Expression>),
+pub enum Step<'e> {
+    Attr(&'e str),
+    Index(&'e Expression),
     Literal(Value),
 }
 

@@ -260,12 +260,15 @@ pub struct Instance {
     vars: crate::value::Map,
     /// Where the calling module sets each variable: attributes written as a lone `var.x`
     /// point there, the place that decides their value.
-    var_spans: BTreeMap<String, crate::inventory::Span>,
+    var_spans: VarSpans,
     providers: BTreeMap<String, ProviderCfg>,
     locals: RefCell<BTreeMap<String, Slot<Value>>>,
     resources: RefCell<ResourceMemo>,
     modules: RefCell<BTreeMap<String, Slot<Rc<ModResult>>>>,
 }
+
+/// Where the calling module sets each variable, shared by the instances of one module call.
+type VarSpans = Rc<BTreeMap<String, crate::inventory::Span>>;
 
 /// The scope expressions of an instance are evaluated in: its instance plus the `each` or
 /// `count` of the block being expanded.
@@ -464,7 +467,7 @@ impl Instance {
         call_path: Vec<String>,
         ancestors: Vec<PathBuf>,
         vars: crate::value::Map,
-        var_spans: BTreeMap<String, crate::inventory::Span>,
+        var_spans: VarSpans,
         providers: BTreeMap<String, ProviderCfg>,
     ) -> Result<Rc<Instance>> {
         check_locals_acyclic(&def)?;
@@ -991,6 +994,7 @@ impl Instance {
         if !matches!(entry, Value::List(_)) {
             return;
         }
+        let content_span = self.def.span_of(file, content.span());
         for (k, v) in items {
             let base = ev.iter_vars.len();
             ev.iter_vars.push((
@@ -998,7 +1002,7 @@ impl Instance {
                 Value::Map(crate::value::Map::from([("key", k), ("value", v)])),
             ));
             let mut sub = ConfigBody {
-                span: self.def.span_of(file, content.span()),
+                span: content_span.clone(),
                 ..Default::default()
             };
             let mut inner = crate::value::Map::new();
@@ -1024,17 +1028,22 @@ impl Instance {
     fn references(&self, ev: &mut Evaluator<'_>, e: &Expression) -> Vec<String> {
         let mut trav = Vec::new();
         eval::traversals(e, &mut trav);
-        let prefix = if self.path.is_empty() {
-            String::new()
-        } else {
-            format!("{}.", self.path)
+        if trav.is_empty() {
+            return Vec::new();
+        }
+        let absolute = |name: &str| {
+            if self.path.is_empty() {
+                name.to_string()
+            } else {
+                format!("{}.{name}", self.path)
+            }
         };
         let mut out: Vec<String> = Vec::new();
         for (root, steps) in trav {
-            if ev.iter_vars.iter().any(|(n, _)| *n == root) {
+            if ev.iter_vars.iter().any(|(n, _)| n == root) {
                 continue;
             }
-            let mut s = match root.as_str() {
+            let mut s = match root {
                 "var" | "local" => {
                     if let Some(Step::Attr(a)) = steps.first() {
                         out.push(format!("{root}.{a}"));
@@ -1042,8 +1051,8 @@ impl Instance {
                     continue;
                 }
                 "each" | "count" | "path" | "terraform" | "self" => continue,
-                "module" | "data" => format!("{prefix}{root}"),
-                t if t.contains('_') => format!("{prefix}{t}"),
+                "module" | "data" => absolute(root),
+                t if t.contains('_') => absolute(t),
                 _ => continue,
             };
             let needed_attrs = if root == "data" { 2 } else { 1 };
@@ -1052,13 +1061,13 @@ impl Instance {
                 match step {
                     Step::Attr(a) => {
                         s.push('.');
-                        s.push_str(&a);
+                        s.push_str(a);
                         attrs += 1;
                         if attrs > needed_attrs {
                             break;
                         }
                     }
-                    Step::Index(ix) => match ev.eval(&ix) {
+                    Step::Index(ix) => match ev.eval(ix) {
                         Ok(Value::String(k)) => s.push_str(&InstanceKey::Str(k).to_string()),
                         Ok(Value::Number(n)) => s.push_str(&format!("[{}]", n as i64)),
                         _ => break,
@@ -1209,11 +1218,17 @@ impl Instance {
         } else {
             format!("{}.module.{}", self.path, call.name)
         };
+        let var_spans: VarSpans = Rc::new(
+            call.args
+                .iter()
+                .filter_map(|(n, _, loc)| self.def.span(loc).map(|s| (n.clone(), s)))
+                .collect(),
+        );
         let mut children = Vec::new();
         let outputs = match keys {
             None => {
                 let child = self.module_instance(
-                    call, &child_def, base, call_path, ancestors, providers, None, None,
+                    call, &child_def, base, call_path, ancestors, providers, &var_spans, None, None,
                 )?;
                 let out = child.outputs();
                 children.push(child);
@@ -1231,6 +1246,7 @@ impl Instance {
                         call_path.clone(),
                         ancestors.clone(),
                         providers.clone(),
+                        &var_spans,
                         each,
                         count,
                     )?;
@@ -1277,6 +1293,7 @@ impl Instance {
         call_path: Vec<String>,
         ancestors: Vec<PathBuf>,
         providers: BTreeMap<String, ProviderCfg>,
+        var_spans: &VarSpans,
         each: Option<(Value, Value)>,
         count: Option<f64>,
     ) -> Result<Rc<Instance>> {
@@ -1343,11 +1360,6 @@ impl Instance {
                 ));
             }
         }
-        let var_spans = call
-            .args
-            .iter()
-            .filter_map(|(n, _, loc)| self.def.span(loc).map(|s| (n.clone(), s)))
-            .collect();
         let inst = Instance::new(
             self.loader.clone(),
             child_def.clone(),
@@ -1355,7 +1367,7 @@ impl Instance {
             call_path,
             ancestors,
             vars,
-            var_spans,
+            var_spans.clone(),
             providers,
         )?;
         super::validate(&inst.def, &inst.vars, |v| Scope {
@@ -1562,7 +1574,7 @@ fn check_locals_acyclic(def: &ModuleDef) -> Result<()> {
                 continue;
             }
             if let Some(Step::Attr(a)) = steps.first()
-                && let Some(&j) = index.get(a.as_str())
+                && let Some(&j) = index.get(a)
                 && seen.insert(j)
             {
                 g.add_edge(nodes[i], nodes[j], ());

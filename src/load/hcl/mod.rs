@@ -540,7 +540,7 @@ fn evaluate_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
             Vec::new(),
             Vec::new(),
             vars.clone(),
-            BTreeMap::new(),
+            Default::default(),
             BTreeMap::new(),
         )?;
         let mut out = BTreeMap::new();
@@ -571,7 +571,7 @@ fn evaluate_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
         Vec::new(),
         vec![canonical],
         vars.clone(),
-        BTreeMap::new(),
+        Default::default(),
         providers,
     )?;
     validate(&root_def, &vars, |f| root.scope_for(f))?;
@@ -582,6 +582,11 @@ fn evaluate_dir(dir: &Path, opts: &HclOptions) -> Result<Inventory> {
     evaluated?;
     let mut resources = Vec::with_capacity(root.count());
     root.collect(&mut resources);
+    // The evaluation's syntax trees, locals and module arguments are done with: freed before
+    // the inventory is sorted, which takes room of its own.
+    drop(root);
+    drop(root_def);
+    loader.defs.borrow_mut().clear();
     // A limit exceeded inside an expression was noted where it happened (with its place);
     // it ends the evaluation as an error, at that place.
     if let Some(limit) = eval::budget::take() {
