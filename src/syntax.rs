@@ -140,6 +140,77 @@ mod tests {
 
     /// Found by fuzzing the contract parser: 348 bytes took hcl-edit 0.65 s in a release
     /// build, and each further `%{` doubles it.
+    /// What a quoted string's text means: its value, `None` for a template (an unescaped `${`
+    /// or `%{`), `Err` for an escape HCL does not have.
+    fn quoted_meaning(raw: &str) -> Result<Option<String>, ()> {
+        let mut out = String::new();
+        let mut rest = raw;
+        while let Some(c) = rest.chars().next() {
+            if let Some(marker) = ["$${", "%%{"].iter().find(|m| rest.starts_with(**m)) {
+                out.push_str(&marker[1..]);
+                rest = &rest[3..];
+            } else if rest.starts_with("${") || rest.starts_with("%{") {
+                return Ok(None);
+            } else if c == '\\' {
+                out.push(match rest[1..].chars().next() {
+                    Some('n') => '\n',
+                    Some('t') => '\t',
+                    Some('r') => '\r',
+                    Some('\\') => '\\',
+                    Some('"') => '"',
+                    _ => return Err(()),
+                });
+                rest = &rest[2..];
+            } else {
+                out.push(c);
+                rest = &rest[c.len_utf8()..];
+            }
+        }
+        Ok(Some(out))
+    }
+
+    /// The vendored hcl-edit scans string literals by bytes (vendor/hcl-edit/PATCHED.md): every
+    /// string still reads as HCL's escapes and template markers say, wherever `$`, `%` and `{`
+    /// fall, beside multi-byte characters.
+    #[test]
+    fn quoted_strings_read_as_hcl_says() {
+        use proptest::prelude::*;
+        let piece = prop::sample::select(vec![
+            "a", "é", "€", " ", "$", "%", "{", "}", "$$", "%%", "\\n", "\\\\", "\\\"", "\\t",
+            "\\q", "x",
+        ]);
+        let mut runner = proptest::test_runner::TestRunner::default();
+        runner
+            .run(&prop::collection::vec(piece, 0..14), |pieces| {
+                let raw = pieces.concat();
+                let parsed = parse_now(&format!("v = \"{raw}\"\n"));
+                let value = parsed.as_ref().ok().and_then(|b| {
+                    b.get_attribute("v").map(|a| match &a.value {
+                        hcl_edit::expr::Expression::String(s) => Some(s.value().clone()),
+                        _ => None,
+                    })
+                });
+                match quoted_meaning(&raw) {
+                    Ok(Some(want)) => prop_assert_eq!(value, Some(Some(want)), "{}", raw),
+                    // A template, or a parse error when its interpolation is not closed.
+                    Ok(None) => prop_assert!(matches!(value, None | Some(None)), "{}", raw),
+                    Err(()) => prop_assert!(parsed.is_err(), "{}", raw),
+                }
+                Ok(())
+            })
+            .unwrap();
+        for (raw, want) in [
+            ("https://a.example.com/x?y=1", "https://a.example.com/x?y=1"),
+            ("50% off, $5", "50% off, $5"),
+            ("$${x} and %%{y}", "${x} and %{y}"),
+            ("a\\\"b\\\\c", "a\"b\\c"),
+        ] {
+            let body = parse_now(&format!("v = \"{raw}\"\n")).unwrap();
+            let v = &body.get_attribute("v").unwrap().value;
+            assert_eq!(v.as_str(), Some(want), "{raw}");
+        }
+    }
+
     #[test]
     fn a_backtracking_input_is_refused_within_the_budget() {
         let seed = "e=E%i%{e/l%{e/l%{e%l%{E/l%{r/E%{p/l%{e/l%{E%l%{e/i%{e/p%{e/l%{E%l%{E/l%{r/E%{p/l%i%{er/il%{E/p";
