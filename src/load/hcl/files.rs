@@ -90,6 +90,9 @@ pub struct ModuleDef {
     pub modules: Vec<ModuleCallDef>,
     pub outputs: Vec<OutputDef>,
     pub providers: Vec<ProviderDef>,
+    /// Whether the locals were found free of cycles: checked once, by the module's first
+    /// instance, not by each of its thousands.
+    pub locals_acyclic: std::cell::Cell<bool>,
 }
 
 impl ModuleDef {

@@ -470,7 +470,10 @@ impl Instance {
         var_spans: VarSpans,
         providers: BTreeMap<String, ProviderCfg>,
     ) -> Result<Rc<Instance>> {
-        check_locals_acyclic(&def)?;
+        if !def.locals_acyclic.get() {
+            check_locals_acyclic(&def)?;
+            def.locals_acyclic.set(true);
+        }
         let def_resources = def.resources.len();
         let inst = Rc::new(Instance {
             loader,

@@ -232,6 +232,22 @@ resource "google_cloud_run_v2_service" "svc" {
     let e = r.unwrap_err().to_string();
     assert!(e.contains("main.tf:2:3"), "{e}");
     assert!(e.contains("local.a → local.b → local.c → local.a"), "{e}");
+
+    // A module's locals are checked once, by its first instance; a cycle still stops the
+    // evaluation, whichever instance comes first.
+    let (_d, r) = load_with(
+        &[
+            (
+                "main.tf",
+                "module \"m\" {\n  for_each = toset([\"a\", \"b\", \"c\"])\n  source   = \"./m\"\n}\n",
+            ),
+            ("m/main.tf", "locals {\n  a = local.b\n  b = local.a\n}\n"),
+        ],
+        HclOptions::default(),
+    );
+    let e = r.unwrap_err().to_string();
+    assert!(e.contains("main.tf:2:3"), "{e}");
+    assert!(e.contains("local.a → local.b → local.a"), "{e}");
 }
 
 const MODULE: &str = r#"
