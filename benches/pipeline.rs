@@ -167,7 +167,7 @@ fn best_of(k: usize, f: impl Fn() -> (f64, u64, u64)) -> (f64, u64, u64) {
 }
 
 fn main() {
-    tfparity::allocator::keep_freed_memory();
+    tfparity::allocator::configure();
     let args: Vec<String> = std::env::args()
         .skip(1)
         .filter(|a| a != "--bench")

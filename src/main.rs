@@ -20,7 +20,7 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
     tfparity::trace::init();
-    tfparity::allocator::keep_freed_memory();
+    tfparity::allocator::configure();
     let cli = Cli::parse();
     match run(cli) {
         Ok(code) => code,
