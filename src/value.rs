@@ -188,6 +188,13 @@ impl<V> Map<V> {
     }
 }
 
+/// As a JSON object, in key order (what a `BTreeMap` of the same entries gives).
+impl<V: serde::Serialize> serde::Serialize for Map<V> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_map(self.iter())
+    }
+}
+
 impl<K: Into<Key>, V> FromIterator<(K, V)> for Map<V> {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Map::from_unsorted(iter.into_iter().map(|(k, v)| (k.into(), v)).collect())

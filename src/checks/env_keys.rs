@@ -99,8 +99,8 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                     continue;
                 };
                 // Borrowed from the model: keys are copied only into what is reported.
-                let mut only_a: BTreeSet<&str> = ka.keys().map(String::as_str).collect();
-                let mut only_b: BTreeSet<&str> = kb.keys().map(String::as_str).collect();
+                let mut only_a: BTreeSet<&str> = ka.keys().collect();
+                let mut only_b: BTreeSet<&str> = kb.keys().collect();
                 let common: Vec<&str> = only_a.intersection(&only_b).copied().collect();
                 for k in &common {
                     only_a.remove(k);

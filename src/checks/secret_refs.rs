@@ -99,7 +99,7 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                 let mut pairs: Vec<(&str, &str)> = ka
                     .keys()
                     .filter(|k| kb.contains_key(*k))
-                    .map(|k| (k.as_str(), k.as_str()))
+                    .map(|k| (k, k))
                     .collect();
                 for r in &ctx.contract.key_renames {
                     if !(r.roles.is_empty() || r.roles.iter().any(|x| x == &role.name || x == "*"))
@@ -116,7 +116,9 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                 let mut secrets_both: Vec<String> = Vec::new();
                 let mut problems = 0;
                 for &(ka_key, kb_key) in &pairs {
-                    let (va, vb) = (&ka[ka_key], &kb[kb_key]);
+                    let (Some(va), Some(vb)) = (ka.get(ka_key), kb.get(kb_key)) else {
+                        continue;
+                    };
                     // Formatted only for a finding: most keys agree, and there are many.
                     let shown = || {
                         if ka_key == kb_key {
@@ -259,7 +261,7 @@ fn credential_literals(ctx: &Ctx<'_>) -> Vec<Finding> {
                                 &format!("{}.env", s.kind_containers()),
                                 c.env.span.clone(),
                             )
-                            .keys([k.clone()]),
+                            .keys([k]),
                         );
                     if let Some(r) = role {
                         f = f.role(r);
@@ -267,7 +269,7 @@ fn credential_literals(ctx: &Ctx<'_>) -> Vec<Finding> {
                     out.push(
                         ctx.judge(
                             &Diff::new(&CHECK, role, &model.name, "literal_secret")
-                                .keys(vec![k.clone()]),
+                                .keys(vec![k.to_string()]),
                             f,
                         ),
                     );

@@ -1522,7 +1522,13 @@ mod tests {
             Some(RuntimeSa::Dedicated { .. })
         ));
         let env = s.containers[0].env.known().unwrap();
-        assert!(matches!(env["DB"].value, EnvValue::Secret { .. }));
-        assert!(matches!(env["MODE"].value, EnvValue::Literal { .. }));
+        assert!(matches!(
+            env.get("DB").expect("DB").value,
+            EnvValue::Secret { .. }
+        ));
+        assert!(matches!(
+            env.get("MODE").expect("MODE").value,
+            EnvValue::Literal { .. }
+        ));
     }
 }

@@ -314,7 +314,7 @@ fn units_of<'a>(env: &'a LoadedEnv) -> Vec<Unit<'a>> {
                     match c.env.known() {
                         Some(env) => {
                             if let Some(k) = keys.as_mut() {
-                                k.extend(env.keys().cloned());
+                                k.extend(env.keys().map(str::to_string));
                             }
                             for var in env.values() {
                                 if let EnvValue::Secret {

@@ -1,17 +1,15 @@
 //! What Cloud Run v1 services, v2 services and v2 jobs share: reading env vars, limits,
 //! the runtime service account, VPC access and Cloud SQL, and the effective exposure.
 
-use std::collections::BTreeMap;
-
 use super::quantity::{DEFAULT_CPU_MILLIS, DEFAULT_MEMORY_BYTES, parse_cpu, parse_memory};
 use super::secrets::{looks_like_secret, secret_id};
 use super::{
-    Container, Domain, DomainVia, EnvValue, EnvVar, Exposure, Field, Ingress, Invoker, Read,
-    RuntimeSa, Scope, Setting,
+    Container, Domain, DomainVia, EnvValue, EnvVar, EnvVars, Exposure, Field, Ingress, Invoker,
+    Read, RuntimeSa, Scope, Setting,
 };
 use crate::graph::ResourceGraph;
 use crate::inventory::Resource;
-use crate::value::{Lookup, Step, Value};
+use crate::value::{Key, Lookup, Step, Value};
 
 /// Where each part of a Cloud Run resource lives, per kind.
 pub struct Paths {
@@ -274,35 +272,30 @@ fn limit(c: &Scope<'_>, key: &str, parse: fn(&str) -> Option<u64>, default: u64)
     }
 }
 
-fn env_vars(c: &Scope<'_>, paths: &Paths) -> Field<BTreeMap<String, EnvVar>> {
+fn env_vars(c: &Scope<'_>, paths: &Paths) -> Field<EnvVars> {
     let span = c.span("env");
     let items = match c.read_written("env") {
         // No env block: a plan writes the unset block list as `[]`.
         Read::Set(Value::List(items)) if items.is_empty() => {
-            return Field::default(BTreeMap::new(), "env", span);
+            return Field::default(EnvVars::new(), "env", span);
         }
         Read::Set(Value::List(items)) => items,
         Read::NotWritten | Read::Set(_) => {
-            return Field::default(BTreeMap::new(), "env", span);
+            return Field::default(EnvVars::new(), "env", span);
         }
         Read::Unknown | Read::Sensitive => return Field::unknown("env", span),
     };
-    let mut out = BTreeMap::new();
+    let mut out = Vec::with_capacity(items.len());
     for item in items {
         let key = match item.get("name") {
-            Some(Value::String(k)) => k.clone(),
+            Some(Value::String(k)) => k.as_str(),
             _ => return Field::unknown("env", span),
         };
-        let value = env_value(item, &key, paths.v1_env);
-        out.insert(
-            key,
-            EnvVar {
-                value,
-                span: span.clone(),
-            },
-        );
+        let value = env_value(item, key, paths.v1_env);
+        out.push((Key::from(key), EnvVar { value }));
     }
-    Field::set(out, "env", span)
+    // A repeated key keeps its last value, as Cloud Run does.
+    Field::set(EnvVars::from_unsorted(out), "env", span)
 }
 
 fn env_value(item: &Value, key: &str, v1: bool) -> EnvValue {
@@ -647,7 +640,7 @@ mod tests {
             let mut modelled: Vec<String> = containers(&run_scope(&r), paths_for(&r.rtype))
                 .into_iter()
                 .filter_map(|c| c.env.known().cloned())
-                .flat_map(|env| env.into_values())
+                .flat_map(|env| env.into_iter().map(|(_, var)| var))
                 .filter_map(|var| match var.value {
                     EnvValue::Secret { secret, .. } => secret,
                     _ => None,

@@ -11,8 +11,6 @@ pub mod names;
 pub mod quantity;
 pub mod secrets;
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
 use crate::graph::ResourceGraph;
@@ -229,9 +227,12 @@ pub enum EnvValue {
 pub struct EnvVar {
     #[serde(flatten)]
     pub value: EnvValue,
-    #[serde(skip)]
-    pub span: Option<Span>,
 }
+
+/// A container's env vars by key, in key order. A sorted vector with inline keys rather than
+/// a B-tree of strings: a service's dozen or so vars in a B-tree took 240 bytes each, a third
+/// of the model of a large plan.
+pub type EnvVars = crate::value::Map<EnvVar>;
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Container {
@@ -239,7 +240,7 @@ pub struct Container {
     pub name: Option<String>,
     pub image: Field<String>,
     /// Env vars by key (never by position).
-    pub env: Field<BTreeMap<String, EnvVar>>,
+    pub env: Field<EnvVars>,
     /// CPU limit in millicores.
     pub cpu: Field<u64>,
     /// Memory limit in bytes.
@@ -433,12 +434,18 @@ pub fn build(env: &str, graph: &ResourceGraph<'_>) -> EnvModel {
         (&a.name, &a.region, &a.project, &a.address)
             .cmp(&(&b.name, &b.region, &b.project, &b.address))
     });
-    let mut projects: Vec<String> = services.iter().filter_map(|s| s.project.clone()).collect();
+    // Every resource names its project, and a large plan has tens of thousands of resources
+    // in a few projects: each is copied once.
+    let mut seen: std::collections::BTreeSet<&str> = services
+        .iter()
+        .filter_map(|s| s.project.as_deref())
+        .collect();
     for r in &inv.resources {
         if let Lookup::Set(Value::String(p)) = r.values.at("project") {
-            projects.push(p.clone());
+            seen.insert(p);
         }
     }
+    let projects: Vec<String> = seen.into_iter().map(str::to_string).collect();
     let mut project_numbers = Vec::new();
     // Project numbers show up in default service account emails and workload identity paths.
     for s in &services {
@@ -448,8 +455,6 @@ pub fn build(env: &str, graph: &ResourceGraph<'_>) -> EnvModel {
             project_numbers.push(number.to_string());
         }
     }
-    projects.sort();
-    projects.dedup();
     project_numbers.sort();
     project_numbers.dedup();
     let mut notes: Vec<String> = inv
