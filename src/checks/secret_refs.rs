@@ -98,7 +98,7 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                 // Keys in both, including declared renames.
                 let mut pairs: Vec<(&str, &str)> = ka
                     .keys()
-                    .filter(|k| kb.contains_key(*k))
+                    .filter(|k| kb.contains_key(k))
                     .map(|k| (k, k))
                     .collect();
                 for r in &ctx.contract.key_renames {
