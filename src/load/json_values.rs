@@ -50,10 +50,35 @@ pub enum Empties<'m> {
 #[derive(Clone, Copy)]
 pub enum Attributes<'s> {
     /// All but these.
-    Except(&'s [&'s str]),
+    Except(&'s Names),
     /// Only these.
-    Only(&'s [&'s str]),
+    Only(&'s Names),
 }
+
+/// Attribute names with their bits by [`skip_hash`], worked out when compiling: a plan's
+/// tens of thousands of resources are each parsed with one of a few such lists.
+pub struct Names {
+    list: &'static [&'static str],
+    filter: [u64; 4],
+}
+
+impl Names {
+    pub const NONE: Names = Names::new(&[]);
+
+    pub const fn new(list: &'static [&'static str]) -> Names {
+        let mut filter = [0; 4];
+        let mut i = 0;
+        while i < list.len() {
+            let h = skip_hash(list[i].as_bytes());
+            filter[h / 64] |= 1 << (h % 64);
+            i += 1;
+        }
+        Names { list, filter }
+    }
+}
+
+/// The attributes a full read leaves out.
+pub const SKIPPED: Names = Names::new(crate::value::SKIPPED_ATTRIBUTES);
 
 /// Parses `text`, one JSON value with optional whitespace around it, reading the fields of
 /// the top-level object that `attributes` names (the others are checked, not built). `None`
@@ -75,13 +100,9 @@ pub fn parse(text: &str, attributes: Attributes<'_>, empties: Empties<'_>) -> Op
         b: text.as_bytes(),
         i: 0,
         depth: 0,
-        skip,
         only,
-        skip_filter: skip.iter().fold([0; 4], |mut f, s| {
-            let h = skip_hash(s.as_bytes());
-            f[h / 64] |= 1 << (h % 64);
-            f
-        }),
+        skip: skip.list,
+        skip_filter: skip.filter,
         items: Vec::new(),
         entries: Vec::new(),
     };
@@ -361,11 +382,13 @@ fn take_top<T>(stack: &mut Vec<T>, start: usize) -> Vec<T> {
 }
 
 /// A key's bit in a 256-bit filter, from its length and its first and last bytes.
-fn skip_hash(key: &[u8]) -> usize {
-    let (first, last) = (key.first().copied(), key.last().copied());
-    let h = key.len().wrapping_mul(37)
-        ^ usize::from(first.unwrap_or(0)).wrapping_mul(11)
-        ^ usize::from(last.unwrap_or(0));
+const fn skip_hash(key: &[u8]) -> usize {
+    let (first, last) = match key {
+        [] => (0, 0),
+        [f, .., l] => (*f as usize, *l as usize),
+        [f] => (*f as usize, *f as usize),
+    };
+    let h = key.len().wrapping_mul(37) ^ first.wrapping_mul(11) ^ last;
     h & 255
 }
 
@@ -438,7 +461,7 @@ fn hex4(b: &[u8], j: usize) -> Option<u32> {
 
 #[cfg(test)]
 mod tests {
-    use super::{Attributes, Empties, Marks, parse};
+    use super::{Attributes, Empties, Marks, Names, SKIPPED, parse};
     use crate::value::{SKIPPED_ATTRIBUTES, Value, ValueSeed};
     use serde::de::DeserializeSeed;
 
@@ -454,7 +477,7 @@ mod tests {
     /// Same value as serde_json, bit for bit in numbers, where serde_json parses; gives up
     /// where serde_json fails.
     fn agrees(text: &str) {
-        let fast = parse(text, Attributes::Except(SKIPPED_ATTRIBUTES), Empties::Keep);
+        let fast = parse(text, Attributes::Except(&SKIPPED), Empties::Keep);
         let slow = by_serde(text, SKIPPED_ATTRIBUTES);
         match (&fast, &slow) {
             (Some(f), Ok(s)) => {
@@ -470,7 +493,7 @@ mod tests {
     /// For what this parser leaves to serde_json on purpose (surrogates out of pairs, deep
     /// nesting): never a different answer.
     fn never_differs(text: &str) {
-        if let Some(f) = parse(text, Attributes::Except(SKIPPED_ATTRIBUTES), Empties::Keep) {
+        if let Some(f) = parse(text, Attributes::Except(&SKIPPED), Empties::Keep) {
             assert_eq!(Ok(f), by_serde(text, SKIPPED_ATTRIBUTES), "{text}");
         }
     }
@@ -501,7 +524,7 @@ mod tests {
           "conditions": [{"state": "x"}], "etag": "\"abc\"", "labels": {"z": "1", "a": "2"},
           "tags": null, "deletion_protection": false, "percent": -1.5e2, "big": 12345678901234567890}"#;
         agrees(text);
-        let v = parse(text, Attributes::Except(SKIPPED_ATTRIBUTES), Empties::Keep).expect("parses");
+        let v = parse(text, Attributes::Except(&SKIPPED), Empties::Keep).expect("parses");
         let Value::Map(m) = &v else { panic!() };
         assert!(m.get("conditions").is_none() && m.get("etag").is_none());
         let labels = v.get("labels").expect("labels");
@@ -538,13 +561,13 @@ mod tests {
         assert_eq!(
             parse(
                 r#""\u0041\ud83d\ude00""#,
-                Attributes::Except(&[]),
+                Attributes::Except(&Names::NONE),
                 Empties::Keep
             ),
             Some(Value::String("A😀".into()))
         );
         // Control characters are refused, as serde_json refuses them.
-        assert!(parse("\"a\u{1}b\"", Attributes::Except(&[]), Empties::Keep).is_none());
+        assert!(parse("\"a\u{1}b\"", Attributes::Except(&Names::NONE), Empties::Keep).is_none());
     }
 
     #[test]
@@ -627,7 +650,7 @@ mod tests {
         assert_eq!(
             parse(
                 r#"{"a": 1, "a": 2}"#,
-                Attributes::Except(&[]),
+                Attributes::Except(&Names::NONE),
                 Empties::Keep
             )
             .unwrap()
@@ -642,7 +665,7 @@ mod tests {
             let text = format!("{}{}", "[".repeat(depth), "]".repeat(depth));
             never_differs(&text);
             assert_eq!(
-                parse(&text, Attributes::Except(&[]), Empties::Keep).is_some(),
+                parse(&text, Attributes::Except(&Names::NONE), Empties::Keep).is_some(),
                 depth <= super::MAX_DEPTH
             );
         }
@@ -653,7 +676,7 @@ mod tests {
         let text = r#"{"status": "x", "labels": {"status": "prod", "uid": "1"},
             "template": [{"metadata": [{"generation": 2}], "conditions": [1]}], "uid": "u"}"#;
         agrees(text);
-        let v = parse(text, Attributes::Except(SKIPPED_ATTRIBUTES), Empties::Keep).unwrap();
+        let v = parse(text, Attributes::Except(&SKIPPED), Empties::Keep).unwrap();
         assert!(v.get("status").is_none() && v.get("uid").is_none());
         let labels = v.get("labels").unwrap();
         assert_eq!(labels.get("status").and_then(Value::as_str), Some("prod"));
@@ -664,7 +687,7 @@ mod tests {
     fn only_the_named_top_level_fields_are_read_when_asked() {
         let text = r#"{"name": "api", "labels": {"name": "x", "team": "t"},
             "template": [{"name": "c", "labels": {"a": "b"}}], "uid": "u", "project": null}"#;
-        let only = Attributes::Only(&["name", "template", "project"]);
+        let only = Attributes::Only(&Names::new(&["name", "template", "project"]));
         let v = parse(text, only, Empties::Keep).unwrap();
         let whole = by_serde(text, &[]).unwrap();
         for read in ["name", "template", "project"] {
@@ -686,7 +709,7 @@ mod tests {
         assert!(
             parse(
                 r#"{"conditions": [1 2]}"#,
-                Attributes::Except(SKIPPED_ATTRIBUTES),
+                Attributes::Except(&SKIPPED),
                 Empties::Keep
             )
             .is_none()
@@ -694,7 +717,7 @@ mod tests {
         assert_eq!(
             parse(
                 r#"{"conditions": {"x": [true, null, -1e5]}, "a": 1}"#,
-                Attributes::Except(SKIPPED_ATTRIBUTES),
+                Attributes::Except(&SKIPPED),
                 Empties::Keep
             ),
             by_serde(r#"{"a": 1}"#, &[]).ok()
@@ -705,11 +728,11 @@ mod tests {
     fn empty_lists_and_objects_are_dropped_when_asked() {
         let text = r#"{"a": [], "b": {}, "c": "", "d": null, "e": [[]], "f": [{}],
             "g": {"h": [], "i": {}}, "j": 1, "k": {"l": false}}"#;
-        let kept = parse(text, Attributes::Except(&[]), Empties::Keep).unwrap();
+        let kept = parse(text, Attributes::Except(&Names::NONE), Empties::Keep).unwrap();
         assert_eq!(Ok(kept), by_serde(text, &[]));
         let lean = parse(
             text,
-            Attributes::Except(&[]),
+            Attributes::Except(&Names::NONE),
             Empties::Drop(Marks::default()),
         )
         .unwrap();
@@ -717,7 +740,7 @@ mod tests {
         assert_eq!(Ok(lean), by_serde(expected, &[]));
         // A repeated key: the last value is kept, whether or not it is empty; where the
         // dropped value would be the last one, serde_json decides and keeps everything.
-        let lean = |t: &str| parse(t, Attributes::Except(&[]), Empties::Drop(Marks::default()));
+        let lean = |t: &str| parse(t, Attributes::Except(&Names::NONE), Empties::Drop(Marks::default()));
         assert_eq!(lean(r#"{"a": "x", "a": []}"#), None);
         assert_eq!(lean(r#"{"b": {}, "a": 1, "c": []}"#), None);
         assert_eq!(
@@ -743,7 +766,7 @@ mod tests {
             unknown: Some(&unknown),
             sensitive: Some(&sensitive),
         };
-        let lean = parse(text, Attributes::Except(&[]), Empties::Drop(marks)).unwrap();
+        let lean = parse(text, Attributes::Except(&Names::NONE), Empties::Drop(marks)).unwrap();
         // `a` is marked sensitive, `b` has an unknown attribute, `e` and `g` are marked, and
         // `h`'s mark does not fit a list (the whole value turns sensitive): all stay. `c`'s
         // mark marks nothing in it: dropped.

@@ -90,6 +90,9 @@ pub const MODEL_ATTRIBUTES: &[&str] = &[
     "managed",
 ];
 
+/// [`MODEL_ATTRIBUTES`] for the value parser.
+pub(crate) const MODEL_NAMES: json_values::Names = json_values::Names::new(MODEL_ATTRIBUTES);
+
 pub fn model_reads(rtype: &str) -> bool {
     MODEL_TYPES.contains(&rtype)
 }

@@ -444,6 +444,8 @@ fn change_item(
                     .at_span(Some(&lines.byte_span(file, r.start)))
                     .into(),
             ),
+            // Nearly every address, type and name: no escape to undo.
+            Some(sl) if let Some(plain) = plain_string(sl) => Ok(Some(Cow::Borrowed(plain))),
             Some(sl) => serde_json::from_str::<Cow<'_, str>>(sl)
                 .map(Some)
                 .map_err(|e| {
@@ -463,6 +465,9 @@ fn change_item(
         .map(|m| m.into_owned())
         .unwrap_or_default();
     let index: Option<serde_json::Value> = match scan.index.get(text) {
+        Some(sl) if let Some(plain) = plain_string(sl) => {
+            Some(serde_json::Value::String(plain.to_string()))
+        }
         Some(sl) => serde_json::from_str(sl)
             .map_err(|e| json_error(path, b, sl, &e, "`index` of a resource change"))?,
         None => None,
@@ -477,6 +482,7 @@ fn change_item(
     }
     let cslice = |field: Field| field.get(text);
     let actions: Vec<Cow<'_, str>> = match cslice(scan.actions) {
+        Some(sl) if let Some(plain) = plain_strings(sl) => plain,
         Some(sl) => {
             serde_json::from_str(sl).map_err(|e| json_error(path, b, sl, &e, "`actions`"))?
         }
@@ -657,8 +663,8 @@ pub(super) fn marked_values(
         Some(raw) => {
             // serde_json parses what the fast parser leaves to it, and places the errors.
             let attributes = match readers {
-                ValueReaders::All => Attributes::Except(SKIPPED_ATTRIBUTES),
-                ValueReaders::ModelOnly => Attributes::Only(super::MODEL_ATTRIBUTES),
+                ValueReaders::All => Attributes::Except(&super::json_values::SKIPPED),
+                ValueReaders::ModelOnly => Attributes::Only(&super::MODEL_NAMES),
             };
             let v = match super::json_values::parse(raw, attributes, empties) {
                 Some(v) => v,
@@ -712,6 +718,26 @@ pub(super) fn marked_values(
         );
     }
     Ok(value)
+}
+
+/// The text of a JSON string with nothing to unescape (`"name"`), borrowed; `None` for anything
+/// else, which serde_json then reads (and places the error of). The text is UTF-8 already.
+fn plain_string(json: &str) -> Option<&str> {
+    let inner = json.strip_prefix('"')?.strip_suffix('"')?;
+    (!inner.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20)).then_some(inner)
+}
+
+/// A JSON array of plain strings (`["create"]`, as `actions` are), borrowed; `None` for
+/// anything else.
+fn plain_strings(json: &str) -> Option<Vec<Cow<'_, str>>> {
+    let inner = json.strip_prefix('[')?.strip_suffix(']')?.trim();
+    if inner.is_empty() {
+        return Some(Vec::new());
+    }
+    inner
+        .split(',')
+        .map(|item| plain_string(item.trim()).map(Cow::Borrowed))
+        .collect()
 }
 
 /// Whether a mark tree (`after_unknown`, `after_sensitive`) holds anything but objects, arrays,
