@@ -330,9 +330,9 @@ impl Resource {
         };
         // Read for every reference of every resource: the kept steps are cut out of the module
         // path, not rebuilt.
-        let steps = crate::load::config::module_steps(&self.module);
-        let keep = steps.len().saturating_sub(up);
-        match keep.checked_sub(1).map(|last| steps[last].2) {
+        let steps = || crate::load::config::module_step_iter(&self.module);
+        let keep = steps().count().saturating_sub(up);
+        match keep.checked_sub(1).and_then(|last| steps().nth(last)).map(|s| s.2) {
             None => std::borrow::Cow::Owned(rest.to_string()),
             Some(end) => std::borrow::Cow::Owned(format!("{}.{rest}", &self.module[..end])),
         }

@@ -316,8 +316,22 @@ impl Value {
 
     /// Shorthand for a `/`-free dotted path of keys (`"template.service_account"`).
     pub fn at(&self, dotted: &str) -> Lookup<'_> {
-        // Read on every attribute of every service: no step list is allocated.
-        self.follow(dotted.split('.').map(Step::Key))
+        // Read on every attribute of every service: no step list is allocated, and the
+        // short paths are split by a byte loop (`str::split` sets up a searcher each time).
+        let mut rest = Some(dotted);
+        self.follow(std::iter::from_fn(move || {
+            let r = rest?;
+            Some(Step::Key(match r.bytes().position(|b| b == b'.') {
+                Some(i) => {
+                    rest = Some(&r[i + 1..]);
+                    &r[..i]
+                }
+                None => {
+                    rest = None;
+                    r
+                }
+            }))
+        }))
     }
 
     pub fn as_str(&self) -> Option<&str> {

@@ -115,9 +115,15 @@ pub fn split_module_path(path: &str) -> Vec<(String, String)> {
 
 /// [`split_module_path`] borrowing its steps, each with the offset in `path` where it ends.
 pub fn module_steps(path: &str) -> Vec<(&str, &str, usize)> {
-    let mut out = Vec::new();
+    module_step_iter(path).collect()
+}
+
+/// [`module_steps`] one at a time, without a vector: read for every reference of every
+/// resource in a module.
+pub fn module_step_iter(path: &str) -> impl Iterator<Item = (&str, &str, usize)> {
     let mut rest = path;
-    while let Some(after) = rest.strip_prefix("module.") {
+    std::iter::from_fn(move || {
+        let after = rest.strip_prefix("module.")?;
         let name_end = after.find(['[', '.']).unwrap_or(after.len());
         let name = &after[..name_end];
         let mut tail = &after[name_end..];
@@ -127,10 +133,9 @@ pub fn module_steps(path: &str) -> Vec<(&str, &str, usize)> {
             key = &tail[..=close];
             tail = &tail[close + 1..];
         }
-        out.push((name, key, path.len() - tail.len()));
         rest = tail.strip_prefix('.').unwrap_or("");
-    }
-    out
+        Some((name, key, path.len() - tail.len()))
+    })
 }
 
 /// The index of the `]` closing the `[` at the start of `s`, skipping quoted strings.

@@ -119,7 +119,10 @@ fn names_a_credential(key: &str) -> bool {
 
 /// `scheme://user:password@host`.
 fn has_url_password(v: &str) -> bool {
-    let Some(i) = v.find("://") else { return false };
+    // Every literal env value is looked at: a byte loop, not a substring searcher.
+    let Some(i) = v.as_bytes().windows(3).position(|w| w == b"://") else {
+        return false;
+    };
     let rest = &v[i + 3..];
     let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
     match authority.rsplit_once('@') {
