@@ -332,7 +332,11 @@ impl Resource {
         // path, not rebuilt.
         let steps = || crate::load::config::module_step_iter(&self.module);
         let keep = steps().count().saturating_sub(up);
-        match keep.checked_sub(1).and_then(|last| steps().nth(last)).map(|s| s.2) {
+        match keep
+            .checked_sub(1)
+            .and_then(|last| steps().nth(last))
+            .map(|s| s.2)
+        {
             None => std::borrow::Cow::Owned(rest.to_string()),
             Some(end) => std::borrow::Cow::Owned(format!("{}.{rest}", &self.module[..end])),
         }

@@ -165,8 +165,14 @@ pub fn closing_bracket(s: &str) -> Option<usize> {
 /// resource; see [`crate::inventory::Resource::reference`]), so one body serves every instance
 /// of a module: thousands of for_each instances share it instead of each holding a copy.
 /// Configuration bodies by (module call path, local address), computed once.
+/// Bodies by module call names and local address, written `a.b\0google_x.y` (names hold no
+/// `.` or NUL, so the key is unambiguous): one string to build and hash per resource.
 type BodyCache = std::sync::Mutex<
-    std::collections::HashMap<(Vec<String>, String), Option<std::sync::Arc<ConfigBody>>>,
+    std::collections::HashMap<
+        String,
+        Option<std::sync::Arc<ConfigBody>>,
+        foldhash::fast::RandomState,
+    >,
 >;
 
 pub struct Resolver<'a> {
@@ -189,13 +195,23 @@ impl<'a> Resolver<'a> {
         module_path: &str,
         local_address: &str,
     ) -> Option<std::sync::Arc<ConfigBody>> {
-        let steps = split_module_path(module_path);
-        let names: Vec<String> = steps.iter().map(|(n, _)| n.clone()).collect();
-        let key = (names, local_address.to_string());
+        // Read for every resource of a plan: the instances of one declaration share a body.
+        let mut key = String::with_capacity(module_path.len() + local_address.len() + 1);
+        for (i, (name, _, _)) in module_step_iter(module_path).enumerate() {
+            if i > 0 {
+                key.push('.');
+            }
+            key.push_str(name);
+        }
+        key.push('\0');
+        key.push_str(local_address);
         if let Some(hit) = self.cache.lock().ok()?.get(&key) {
             return hit.clone();
         }
-        let tree = self.root.at(&key.0);
+        let names: Vec<String> = module_step_iter(module_path)
+            .map(|(n, _, _)| n.to_string())
+            .collect();
+        let tree = self.root.at(&names);
         let body = tree
             .and_then(|t| {
                 t.module
@@ -203,7 +219,7 @@ impl<'a> Resolver<'a> {
                     .iter()
                     .find(|r| r.address == local_address)
             })
-            .map(|res| std::sync::Arc::new(self.body(&res.expressions, &key.0, 0)));
+            .map(|res| std::sync::Arc::new(self.body(&res.expressions, &names, 0)));
         if let Ok(mut cache) = self.cache.lock() {
             cache.insert(key, body.clone());
         }

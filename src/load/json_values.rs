@@ -567,7 +567,14 @@ mod tests {
             Some(Value::String("A😀".into()))
         );
         // Control characters are refused, as serde_json refuses them.
-        assert!(parse("\"a\u{1}b\"", Attributes::Except(&Names::NONE), Empties::Keep).is_none());
+        assert!(
+            parse(
+                "\"a\u{1}b\"",
+                Attributes::Except(&Names::NONE),
+                Empties::Keep
+            )
+            .is_none()
+        );
     }
 
     #[test]
@@ -740,7 +747,13 @@ mod tests {
         assert_eq!(Ok(lean), by_serde(expected, &[]));
         // A repeated key: the last value is kept, whether or not it is empty; where the
         // dropped value would be the last one, serde_json decides and keeps everything.
-        let lean = |t: &str| parse(t, Attributes::Except(&Names::NONE), Empties::Drop(Marks::default()));
+        let lean = |t: &str| {
+            parse(
+                t,
+                Attributes::Except(&Names::NONE),
+                Empties::Drop(Marks::default()),
+            )
+        };
         assert_eq!(lean(r#"{"a": "x", "a": []}"#), None);
         assert_eq!(lean(r#"{"b": {}, "a": 1, "c": []}"#), None);
         assert_eq!(

@@ -730,14 +730,19 @@ fn plain_string(json: &str) -> Option<&str> {
 /// A JSON array of plain strings (`["create"]`, as `actions` are), borrowed; `None` for
 /// anything else.
 fn plain_strings(json: &str) -> Option<Vec<Cow<'_, str>>> {
-    let inner = json.strip_prefix('[')?.strip_suffix(']')?.trim();
+    let inner = json_trim(json.strip_prefix('[')?.strip_suffix(']')?);
     if inner.is_empty() {
         return Some(Vec::new());
     }
     inner
         .split(',')
-        .map(|item| plain_string(item.trim()).map(Cow::Borrowed))
+        .map(|item| plain_string(json_trim(item)).map(Cow::Borrowed))
         .collect()
+}
+
+/// `s` without JSON's whitespace around it.
+fn json_trim(s: &str) -> &str {
+    s.trim_matches([' ', '\t', '\n', '\r'])
 }
 
 /// Whether a mark tree (`after_unknown`, `after_sensitive`) holds anything but objects, arrays,
@@ -750,8 +755,20 @@ fn may_mark(raw: &str) -> bool {
         match b[i] {
             b'"' => {
                 i += 1;
-                while i < b.len() && b[i] != b'"' {
-                    i += if b[i] == b'\\' { 2 } else { 1 };
+                // To the closing quote, past escapes; a key at a time, not a byte.
+                loop {
+                    match memchr::memchr2(b'"', b'\\', b.get(i..).unwrap_or_default()) {
+                        Some(at) if b[i + at] == b'"' => {
+                            i += at;
+                            break;
+                        }
+                        Some(at) => i += at + 2,
+                        // Unterminated: not a key.
+                        None => {
+                            i = i.max(b.len());
+                            break;
+                        }
+                    }
                 }
                 i += 1;
                 while i < b.len() && b[i].is_ascii_whitespace() {
@@ -909,6 +926,38 @@ mod tests {
         assert!(may_mark(r#"{"a":1}"#));
         assert!(may_mark(r#"["x"]"#));
         assert!(may_mark(r#"{"a\"b":0}"#), "escaped quotes in keys");
+        assert!(
+            !may_mark(r#"{"a\"b":false,"c\\":{"d\\\"":null}}"#),
+            "escapes ending keys"
+        );
+        assert!(
+            may_mark(r#"{"a\":false}"#),
+            "a key whose quote is escaped runs on"
+        );
+        assert!(may_mark(r#"{"a"#), "an unterminated key");
+        assert!(may_mark(r#"{"a:false"#), "an unterminated key read as structure");
+        assert!(may_mark(r#"{"a\"#), "an escape at the end");
+    }
+
+    #[test]
+    fn plain_strings_are_borrowed_and_the_rest_left_to_serde_json() {
+        assert_eq!(plain_string(r#""module.a[\"x\"]""#), None);
+        assert_eq!(plain_string(r#""google_x.y""#), Some("google_x.y"));
+        assert_eq!(plain_string(r#""""#), Some(""));
+        assert_eq!(plain_string("\"a\u{1}b\""), None, "a control character");
+        assert_eq!(plain_string(r#"""#), None);
+        assert_eq!(plain_string("null"), None);
+        let strs =
+            |t| plain_strings(t).map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+        assert_eq!(
+            strs(r#"["delete", "create"]"#),
+            Some(vec!["delete".into(), "create".into()])
+        );
+        assert_eq!(strs("[ ]"), Some(vec![]));
+        assert_eq!(strs(r#"["a",]"#), None);
+        assert_eq!(strs(r#"["a\"b"]"#), None);
+        assert_eq!(strs(r#"[1]"#), None);
+        assert_eq!(strs("[\u{a0}\"a\"]"), None, "not JSON whitespace");
     }
 
     #[test]
