@@ -935,7 +935,10 @@ mod tests {
             "a key whose quote is escaped runs on"
         );
         assert!(may_mark(r#"{"a"#), "an unterminated key");
-        assert!(may_mark(r#"{"a:false"#), "an unterminated key read as structure");
+        assert!(
+            may_mark(r#"{"a:false"#),
+            "an unterminated key read as structure"
+        );
         assert!(may_mark(r#"{"a\"#), "an escape at the end");
     }
 
