@@ -99,12 +99,31 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                     continue;
                 };
                 // Borrowed from the model: keys are copied only into what is reported.
-                let mut only_a: BTreeSet<&str> = ka.keys().collect();
-                let mut only_b: BTreeSet<&str> = kb.keys().collect();
-                let common: Vec<&str> = only_a.intersection(&only_b).copied().collect();
-                for k in &common {
-                    only_a.remove(k);
-                    only_b.remove(k);
+                // Both key lists are sorted: one merge splits them, with no set of every key.
+                let (mut only_a, mut only_b) = (BTreeSet::new(), BTreeSet::new());
+                let mut common: Vec<&str> = Vec::with_capacity(ka.len().min(kb.len()));
+                let (mut ia, mut ib) = (ka.keys().peekable(), kb.keys().peekable());
+                loop {
+                    match (ia.peek(), ib.peek()) {
+                        (Some(x), Some(y)) if x == y => {
+                            common.push(x);
+                            ia.next();
+                            ib.next();
+                        }
+                        (Some(x), Some(y)) if x < y => {
+                            only_a.insert(*x);
+                            ia.next();
+                        }
+                        (_, Some(y)) => {
+                            only_b.insert(*y);
+                            ib.next();
+                        }
+                        (Some(x), None) => {
+                            only_a.insert(*x);
+                            ia.next();
+                        }
+                        (None, None) => break,
+                    }
                 }
                 let mut declared: Vec<Finding> = Vec::new();
                 for r in &ctx.contract.key_renames {

@@ -49,9 +49,9 @@ pub struct RoleMap {
     /// Deployed services in no role, by environment (indices into `services`).
     pub unassigned: BTreeMap<String, Vec<usize>>,
     pub missing: Vec<MissingService>,
-    /// (environment, service index) → index into `roles`, so lookups stay constant-time on
-    /// estates of thousands of services.
-    by_service: HashMap<(String, usize), usize>,
+    /// Per environment, service index → index into `roles`, so that a lookup (every check
+    /// makes one per service) costs neither a copy of the name nor a hash of the index.
+    by_service: HashMap<String, Vec<Option<usize>>>,
 }
 
 impl RoleMap {
@@ -61,9 +61,8 @@ impl RoleMap {
 
     /// The role a service (by env and index) belongs to.
     pub fn role_of(&self, env: &str, idx: usize) -> Option<&Role> {
-        self.by_service
-            .get(&(env.to_string(), idx))
-            .map(|&r| &self.roles[r])
+        let r = (*self.by_service.get(env)?.get(idx)?)?;
+        self.roles.get(r)
     }
 }
 
@@ -187,8 +186,12 @@ pub fn resolve<M: Borrow<EnvModel>>(contract: &Contract, models: &[M]) -> RoleMa
     }
     for (r, role) in map.roles.iter().enumerate() {
         for (env, idx) in &role.services {
+            let slots = map.by_service.entry(env.clone()).or_default();
             for &i in idx {
-                map.by_service.insert((env.clone(), i), r);
+                if slots.len() <= i {
+                    slots.resize(i + 1, None);
+                }
+                slots[i] = Some(r);
             }
         }
     }
