@@ -111,6 +111,28 @@ pub fn parse(text: &str, attributes: Attributes<'_>, empties: Empties<'_>) -> Op
     (p.i == p.b.len()).then_some(v)
 }
 
+/// `text`, one JSON string and nothing around it, unescaped: borrowed when it holds no escape.
+/// `None` for anything else, and for what [`parse`] leaves to serde_json.
+pub fn string(text: &str) -> Option<Cow<'_, str>> {
+    if !text.starts_with('"') {
+        return None;
+    }
+    let mut p = Parser {
+        drop: false,
+        text,
+        b: text.as_bytes(),
+        i: 0,
+        depth: 0,
+        skip: &[],
+        only: false,
+        skip_filter: [0; 4],
+        items: Vec::new(),
+        entries: Vec::new(),
+    };
+    let s = p.string()?;
+    (p.i == text.len()).then_some(s)
+}
+
 /// Nesting this parser goes to before leaving the text to serde_json, whose limit is 128.
 const MAX_DEPTH: usize = 100;
 
@@ -464,6 +486,7 @@ mod tests {
     use super::{Attributes, Empties, Marks, Names, SKIPPED, parse};
     use crate::value::{SKIPPED_ATTRIBUTES, Value, ValueSeed};
     use serde::de::DeserializeSeed;
+    use std::borrow::Cow;
 
     /// The serde_json path this parser stands in for.
     fn by_serde(text: &str, skip: &[&str]) -> Result<Value, String> {
@@ -549,7 +572,24 @@ mod tests {
             r#"{"k\u0065y": 1, "key": 2}"#,
         ] {
             agrees(text);
+            // One string token alone: what serde_json reads, or nothing.
+            match (super::string(text), serde_json::from_str::<String>(text)) {
+                (Some(fast), Ok(slow)) => assert_eq!(fast, slow, "{text}"),
+                (Some(fast), Err(e)) => panic!("read {text:?} as {fast:?}; serde_json: {e}"),
+                (None, Ok(slow)) => panic!("gave up on {text:?}; serde_json: {slow:?}"),
+                (None, Err(_)) => {}
+            }
         }
+        assert_eq!(
+            super::string(r#""module.a[\"x\"]""#).as_deref(),
+            Some(r#"module.a["x"]"#)
+        );
+        assert!(matches!(
+            super::string(r#""google_x.y""#),
+            Some(Cow::Borrowed("google_x.y"))
+        ));
+        assert_eq!(super::string(r#""a" "#), None, "anything after the string");
+        assert_eq!(super::string("null"), None);
         for text in [
             r#""\ud83d""#,
             r#""\ud83dx""#,

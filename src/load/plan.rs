@@ -444,8 +444,9 @@ fn change_item(
                     .at_span(Some(&lines.byte_span(file, r.start)))
                     .into(),
             ),
-            // Nearly every address, type and name: no escape to undo.
-            Some(sl) if let Some(plain) = plain_string(sl) => Ok(Some(Cow::Borrowed(plain))),
+            // Read here, not by serde_json: every change has several, and a module's
+            // addresses hold escaped quotes (`module.a[\"x\"]`).
+            Some(sl) if let Some(s) = super::json_values::string(sl) => Ok(Some(s)),
             Some(sl) => serde_json::from_str::<Cow<'_, str>>(sl)
                 .map(Some)
                 .map_err(|e| {
@@ -465,8 +466,8 @@ fn change_item(
         .map(|m| m.into_owned())
         .unwrap_or_default();
     let index: Option<serde_json::Value> = match scan.index.get(text) {
-        Some(sl) if let Some(plain) = plain_string(sl) => {
-            Some(serde_json::Value::String(plain.to_string()))
+        Some(sl) if let Some(key) = super::json_values::string(sl) => {
+            Some(serde_json::Value::String(key.into_owned()))
         }
         Some(sl) => serde_json::from_str(sl)
             .map_err(|e| json_error(path, b, sl, &e, "`index` of a resource change"))?,
@@ -482,7 +483,7 @@ fn change_item(
     }
     let cslice = |field: Field| field.get(text);
     let actions: Vec<Cow<'_, str>> = match cslice(scan.actions) {
-        Some(sl) if let Some(plain) = plain_strings(sl) => plain,
+        Some(sl) if let Some(list) = string_list(sl) => list,
         Some(sl) => {
             serde_json::from_str(sl).map_err(|e| json_error(path, b, sl, &e, "`actions`"))?
         }
@@ -720,23 +721,16 @@ pub(super) fn marked_values(
     Ok(value)
 }
 
-/// The text of a JSON string with nothing to unescape (`"name"`), borrowed; `None` for anything
-/// else, which serde_json then reads (and places the error of). The text is UTF-8 already.
-fn plain_string(json: &str) -> Option<&str> {
-    let inner = json.strip_prefix('"')?.strip_suffix('"')?;
-    (!inner.bytes().any(|c| c == b'"' || c == b'\\' || c < 0x20)).then_some(inner)
-}
-
-/// A JSON array of plain strings (`["create"]`, as `actions` are), borrowed; `None` for
-/// anything else.
-fn plain_strings(json: &str) -> Option<Vec<Cow<'_, str>>> {
+/// A JSON array of strings with no comma inside them (`["create"]`, as `actions` are);
+/// `None` for anything else, which serde_json then reads.
+fn string_list(json: &str) -> Option<Vec<Cow<'_, str>>> {
     let inner = json_trim(json.strip_prefix('[')?.strip_suffix(']')?);
     if inner.is_empty() {
         return Some(Vec::new());
     }
     inner
         .split(',')
-        .map(|item| plain_string(json_trim(item)).map(Cow::Borrowed))
+        .map(|item| super::json_values::string(json_trim(item)))
         .collect()
 }
 
@@ -943,22 +937,20 @@ mod tests {
     }
 
     #[test]
-    fn plain_strings_are_borrowed_and_the_rest_left_to_serde_json() {
-        assert_eq!(plain_string(r#""module.a[\"x\"]""#), None);
-        assert_eq!(plain_string(r#""google_x.y""#), Some("google_x.y"));
-        assert_eq!(plain_string(r#""""#), Some(""));
-        assert_eq!(plain_string("\"a\u{1}b\""), None, "a control character");
-        assert_eq!(plain_string(r#"""#), None);
-        assert_eq!(plain_string("null"), None);
-        let strs =
-            |t| plain_strings(t).map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>());
+    fn string_lists_are_read_here_and_the_rest_left_to_serde_json() {
+        let strs = |t| string_list(t).map(|v| v.iter().map(|c| c.to_string()).collect::<Vec<_>>());
         assert_eq!(
             strs(r#"["delete", "create"]"#),
             Some(vec!["delete".into(), "create".into()])
         );
         assert_eq!(strs("[ ]"), Some(vec![]));
+        assert_eq!(strs(r#"["a\"b"]"#), Some(vec!["a\"b".into()]));
         assert_eq!(strs(r#"["a",]"#), None);
-        assert_eq!(strs(r#"["a\"b"]"#), None);
+        assert_eq!(
+            strs(r#"["a,b"]"#),
+            None,
+            "a comma inside is left to serde_json"
+        );
         assert_eq!(strs(r#"[1]"#), None);
         assert_eq!(strs("[\u{a0}\"a\"]"), None, "not JSON whitespace");
     }
