@@ -440,6 +440,12 @@ impl<'t> TextCheck<'t> {
         if end <= at {
             return Ok(());
         }
+        // The vectorised check says only whether the piece is valid; std's places the error.
+        if simdutf8::basic::from_utf8(&text[at..end]).is_ok() {
+            self.lines.extend(&text[at..end], at);
+            self.checked = end;
+            return Ok(());
+        }
         let checked = match std::str::from_utf8(&text[at..end]) {
             Ok(_) => end,
             Err(e) if e.error_len().is_none() && end < text.len() => at + e.valid_up_to(),
