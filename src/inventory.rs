@@ -330,13 +330,22 @@ impl Resource {
         };
         // Read for every reference of every resource: the kept steps are cut out of the module
         // path, not rebuilt.
+        // One pass over the module path, keeping where its first steps end.
         let steps = || crate::load::config::module_step_iter(&self.module);
-        let keep = steps().count().saturating_sub(up);
-        match keep
-            .checked_sub(1)
-            .and_then(|last| steps().nth(last))
-            .map(|s| s.2)
-        {
+        let mut ends = [0; 8];
+        let mut count = 0;
+        for (_, _, end) in steps() {
+            if let Some(slot) = ends.get_mut(count) {
+                *slot = end;
+            }
+            count += 1;
+        }
+        let keep = count.saturating_sub(up);
+        let end_of = |last: usize| match ends.get(last) {
+            Some(&end) if last < count => Some(end),
+            _ => steps().nth(last).map(|s| s.2),
+        };
+        match keep.checked_sub(1).and_then(end_of) {
             None => std::borrow::Cow::Owned(rest.to_string()),
             Some(end) => std::borrow::Cow::Owned(format!("{}.{rest}", &self.module[..end])),
         }
@@ -422,6 +431,20 @@ mod tests {
         assert_eq!(nested.reference("9^google_s.t.id"), "google_s.t.id");
         assert_eq!(at("").reference("1^google_s.t"), "google_s.t");
         assert_eq!(nested.reference("google_s.t.id"), "google_s.t.id");
+        // Deeper than the steps kept on the stack.
+        let path: Vec<String> = (0..10).map(|i| format!("module.m{i}")).collect();
+        let deep = at(&path.join("."));
+        for up in 0..=10 {
+            let expected = match path[..10 - up].join(".") {
+                p if p.is_empty() => "google_s.t".to_string(),
+                p => format!("{p}.google_s.t"),
+            };
+            assert_eq!(
+                deep.reference(&format!("{up}^google_s.t")),
+                expected,
+                "{up}"
+            );
+        }
     }
 
     #[test]

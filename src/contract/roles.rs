@@ -51,7 +51,7 @@ pub struct RoleMap {
     pub missing: Vec<MissingService>,
     /// Per environment, service index → index into `roles`, so that a lookup (every check
     /// makes one per service) costs neither a copy of the name nor a hash of the index.
-    by_service: HashMap<String, Vec<Option<usize>>>,
+    by_service: HashMap<String, Vec<Option<usize>>, foldhash::fast::RandomState>,
 }
 
 impl RoleMap {

@@ -125,8 +125,9 @@ pub(crate) fn refuse_hostile(
         let file = r.span.as_ref().map_or(path, |s| &*s.file);
         InputError::new(file, String::new()).at_span(r.span.as_ref())
     };
-    let mut seen: std::collections::HashMap<&str, &Resource> =
-        std::collections::HashMap::with_capacity(resources.len());
+    // Tens of thousands of addresses in a large plan: foldhash, as the graph's indexes use.
+    let mut seen: std::collections::HashMap<&str, &Resource, foldhash::fast::RandomState> =
+        std::collections::HashMap::with_capacity_and_hasher(resources.len(), Default::default());
     for r in resources {
         let index = match &r.index {
             Some(crate::inventory::InstanceKey::Str(s)) => s.len(),
