@@ -98,33 +98,13 @@ fn run(ctx: &Ctx<'_>) -> Vec<Finding> {
                     );
                     continue;
                 };
-                // Borrowed from the model: keys are copied only into what is reported.
-                // Both key lists are sorted: one merge splits them, with no set of every key.
-                let (mut only_a, mut only_b) = (BTreeSet::new(), BTreeSet::new());
-                let mut common: Vec<&str> = Vec::with_capacity(ka.len().min(kb.len()));
-                let (mut ia, mut ib) = (ka.keys().peekable(), kb.keys().peekable());
-                loop {
-                    match (ia.peek(), ib.peek()) {
-                        (Some(x), Some(y)) if x == y => {
-                            common.push(x);
-                            ia.next();
-                            ib.next();
-                        }
-                        (Some(x), Some(y)) if x < y => {
-                            only_a.insert(*x);
-                            ia.next();
-                        }
-                        (_, Some(y)) => {
-                            only_b.insert(*y);
-                            ib.next();
-                        }
-                        (Some(x), None) => {
-                            only_a.insert(*x);
-                            ia.next();
-                        }
-                        (None, None) => break,
-                    }
-                }
+                // Borrowed from the model, whose keys are sorted and unique: keys are copied
+                // only into what is reported.
+                let common: Vec<&str> = ka.keys().filter(|k| kb.contains_key(k)).collect();
+                let mut only_a: BTreeSet<&str> =
+                    ka.keys().filter(|k| !kb.contains_key(k)).collect();
+                let mut only_b: BTreeSet<&str> =
+                    kb.keys().filter(|k| !ka.contains_key(k)).collect();
                 let mut declared: Vec<Finding> = Vec::new();
                 for r in &ctx.contract.key_renames {
                     if !applies(&r.roles, &role.name) {

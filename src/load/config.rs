@@ -164,7 +164,6 @@ pub fn closing_bracket(s: &str) -> Option<usize> {
 /// instance they are written in (`1^google_x.y` is `google_x.y` one module level above the
 /// resource; see [`crate::inventory::Resource::reference`]), so one body serves every instance
 /// of a module: thousands of for_each instances share it instead of each holding a copy.
-/// Configuration bodies by (module call path, local address), computed once.
 /// Bodies by module call names and local address, written `a.b\0google_x.y` (names hold no
 /// `.` or NUL, so the key is unambiguous): one string to build and hash per resource.
 type BodyCache = std::sync::Mutex<

@@ -94,18 +94,7 @@ pub fn parse(text: &str, attributes: Attributes<'_>, empties: Empties<'_>) -> Op
         Attributes::Except(names) => (names, false),
         Attributes::Only(names) => (names, true),
     };
-    let mut p = Parser {
-        drop,
-        text,
-        b: text.as_bytes(),
-        i: 0,
-        depth: 0,
-        only,
-        skip: skip.list,
-        skip_filter: skip.filter,
-        items: Vec::new(),
-        entries: Vec::new(),
-    };
+    let mut p = Parser::new(text, skip, only, drop);
     let v = p.value(marks)?;
     p.ws();
     (p.i == p.b.len()).then_some(v)
@@ -117,18 +106,7 @@ pub fn string(text: &str) -> Option<Cow<'_, str>> {
     if !text.starts_with('"') {
         return None;
     }
-    let mut p = Parser {
-        drop: false,
-        text,
-        b: text.as_bytes(),
-        i: 0,
-        depth: 0,
-        skip: &[],
-        only: false,
-        skip_filter: [0; 4],
-        items: Vec::new(),
-        entries: Vec::new(),
-    };
+    let mut p = Parser::new(text, &Names::NONE, false, false);
     let s = p.string()?;
     (p.i == text.len()).then_some(s)
 }
@@ -156,7 +134,24 @@ struct Parser<'a, 's> {
     entries: Vec<(Key, Value)>,
 }
 
-impl<'a> Parser<'a, '_> {
+impl<'a, 's> Parser<'a, 's> {
+    /// A parser at the start of `text`, reading (`only`) or skipping the top-level fields
+    /// `skip` names, dropping empty values when `drop` says so.
+    fn new(text: &'a str, skip: &'s Names, only: bool, drop: bool) -> Self {
+        Parser {
+            drop,
+            text,
+            b: text.as_bytes(),
+            i: 0,
+            depth: 0,
+            skip: skip.list,
+            only,
+            skip_filter: skip.filter,
+            items: Vec::new(),
+            entries: Vec::new(),
+        }
+    }
+
     fn ws(&mut self) {
         while let Some(b' ' | b'\n' | b'\r' | b'\t') = self.b.get(self.i) {
             self.i += 1;
